@@ -1,0 +1,186 @@
+"""Exporters and readers chosen by ``OTEL_*_EXPORTER``, built from :class:`Settings` only.
+
+Every OTLP argument is passed explicitly so that an ``environ`` given to ``configure()`` is the whole
+truth: the OTLP exporters would otherwise fill gaps from ``os.environ`` behind our back.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter, LogRecordExporter
+from opentelemetry.sdk.metrics import (
+    Counter,
+    Histogram,
+    ObservableCounter,
+    ObservableGauge,
+    ObservableUpDownCounter,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    ConsoleMetricExporter,
+    MetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.metrics.view import Aggregation, ExponentialBucketHistogramAggregation
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
+
+from otel_breakout._settings import OtlpExporterSettings, Settings, Signal
+
+__all__ = ["build_log_exporters", "build_metric_readers", "build_span_exporters"]
+
+_C = AggregationTemporality.CUMULATIVE
+_D = AggregationTemporality.DELTA
+_TEMPORALITY: dict[str, dict[type, AggregationTemporality]] = {
+    "cumulative": {},
+    # As defined by the OTLP exporter specification for each preference.
+    "delta": {
+        Counter: _D,
+        UpDownCounter: _C,
+        Histogram: _D,
+        ObservableCounter: _D,
+        ObservableUpDownCounter: _C,
+        ObservableGauge: _C,
+    },
+    "lowmemory": {
+        Counter: _D,
+        UpDownCounter: _C,
+        Histogram: _D,
+        ObservableCounter: _C,
+        ObservableUpDownCounter: _C,
+        ObservableGauge: _C,
+    },
+}
+
+
+def _read(path: str | None) -> bytes | None:
+    return None if path is None else Path(path).read_bytes()
+
+
+def _otlp_kwargs(otlp: OtlpExporterSettings) -> dict[str, Any]:
+    timeout = otlp.timeout_ms / 1000 or None
+    headers = dict(otlp.headers)
+    if otlp.protocol == "http/protobuf":
+        from opentelemetry.exporter.otlp.proto.http import Compression as HttpCompression
+
+        return {
+            "endpoint": otlp.endpoint,
+            "headers": headers,
+            "timeout": timeout,
+            "compression": HttpCompression(otlp.compression),
+            "certificate_file": otlp.certificate,
+            "client_key_file": otlp.client_key,
+            "client_certificate_file": otlp.client_certificate,
+        }
+    from grpc import Compression as GrpcCompression
+    from grpc import ssl_channel_credentials
+
+    insecure = otlp.insecure if otlp.insecure is not None else otlp.endpoint.startswith("http://")
+    if otlp.endpoint.startswith("https://"):
+        insecure = False
+    credentials = None
+    if not insecure:
+        credentials = ssl_channel_credentials(
+            root_certificates=_read(otlp.certificate),
+            private_key=_read(otlp.client_key),
+            certificate_chain=_read(otlp.client_certificate),
+        )
+    return {
+        "endpoint": otlp.endpoint,
+        "insecure": insecure,
+        "credentials": credentials,
+        "headers": headers,
+        "timeout": timeout,
+        "compression": GrpcCompression.Gzip if otlp.compression == "gzip" else GrpcCompression.NoCompression,
+    }
+
+
+def _entry_point(signal: Signal, name: str) -> Any:
+    for ep in entry_points(group=f"opentelemetry_{signal}_exporter", name=name):
+        return ep.load()
+    raise LookupError(f"no opentelemetry_{signal}_exporter entry point named {name!r}")  # settings checked names
+
+
+def build_span_exporters(settings: Settings) -> list[SpanExporter]:
+    exporters: list[SpanExporter] = []
+    for name in settings.traces_exporters:
+        if name == "otlp":
+            kwargs = _otlp_kwargs(settings.otlp_traces)
+            if settings.otlp_traces.protocol == "grpc":
+                from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
+
+                exporters.append(GrpcSpans(**kwargs))
+            else:
+                from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpans
+
+                exporters.append(HttpSpans(**kwargs))
+        elif name == "console":
+            exporters.append(ConsoleSpanExporter())
+        else:
+            exporters.append(_entry_point("traces", name)())
+    return exporters
+
+
+def build_log_exporters(settings: Settings) -> list[LogRecordExporter]:
+    exporters: list[LogRecordExporter] = []
+    for name in settings.logs_exporters:
+        if name == "otlp":
+            kwargs = _otlp_kwargs(settings.otlp_logs)
+            if settings.otlp_logs.protocol == "grpc":
+                from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogs
+
+                exporters.append(GrpcLogs(**kwargs))
+            else:
+                from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogs
+
+                exporters.append(HttpLogs(**kwargs))
+        elif name == "console":
+            exporters.append(ConsoleLogRecordExporter())
+        else:
+            exporters.append(_entry_point("logs", name)())
+    return exporters
+
+
+def build_metric_readers(settings: Settings, prometheus_reader: MetricReader | None) -> list[MetricReader]:
+    """Push readers for ``otlp``/``console``/entry points; ``prometheus`` is the pull reader passed in."""
+    readers: list[MetricReader] = []
+    for name in settings.metrics_exporters:
+        exporter: MetricExporter
+        if name == "prometheus":
+            if prometheus_reader is not None:
+                readers.append(prometheus_reader)
+            continue
+        if name == "otlp":
+            kwargs = _otlp_kwargs(settings.otlp_metrics)
+            kwargs["preferred_temporality"] = _TEMPORALITY[settings.metrics_temporality]
+            aggregation: dict[type, Aggregation] = {}
+            if settings.metrics_histogram_aggregation == "base2_exponential_bucket_histogram":
+                aggregation[Histogram] = ExponentialBucketHistogramAggregation()
+            kwargs["preferred_aggregation"] = aggregation
+            if settings.otlp_metrics.protocol == "grpc":
+                from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetrics
+
+                exporter = GrpcMetrics(**kwargs)
+            else:
+                from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetrics
+
+                exporter = HttpMetrics(**kwargs)
+        elif name == "console":
+            exporter = ConsoleMetricExporter()
+        else:
+            exporter = _entry_point("metrics", name)()
+            if isinstance(exporter, MetricReader):  # e.g. a third-party pull reader
+                readers.append(exporter)
+                continue
+        readers.append(
+            PeriodicExportingMetricReader(
+                exporter,
+                export_interval_millis=settings.metric_export_interval_ms,
+                export_timeout_millis=settings.metric_export_timeout_ms,
+            )
+        )
+    return readers

@@ -1,0 +1,109 @@
+"""Standard-library logging: trace ids on every record, OTel export, and a local JSON-lines file."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from opentelemetry import trace
+from opentelemetry._logs import LoggerProvider
+
+__all__ = ["JsonLinesFormatter", "install_logging", "install_trace_context_factory"]
+
+_factory_lock = threading.Lock()
+_factory_installed = False
+
+
+def install_trace_context_factory() -> None:
+    """Give every ``LogRecord`` ``trace_id`` and ``span_id`` (hex, or ``None`` outside a span).
+
+    A record factory rather than a filter, so that records reaching any handler, including the user's own
+    formatters (``%(trace_id)s``), carry them. Installed once per process, chaining the previous factory.
+    """
+    global _factory_installed
+    with _factory_lock:
+        if _factory_installed:
+            return
+        previous: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            ctx = trace.get_current_span().get_span_context()
+            if ctx.is_valid:
+                record.trace_id = format(ctx.trace_id, "032x")
+                record.span_id = format(ctx.span_id, "016x")
+            else:
+                record.trace_id = None
+                record.span_id = None
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _factory_installed = True
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, trace and span ids, and the exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="microseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "trace_id": getattr(record, "trace_id", None),
+            "span_id": getattr(record, "span_id", None),
+            "process": record.process,
+            "thread": record.threadName,
+        }
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(data, default=str).decode()
+
+
+def _not_from_sdk(record: logging.LogRecord) -> bool:
+    return not record.name.startswith("opentelemetry")
+
+
+def install_logging(
+    *,
+    level: str,
+    log_file: str | None,
+    max_bytes: int,
+    backups: int,
+    logger_provider: LoggerProvider | None,
+) -> list[logging.Handler]:
+    """Attach our handlers to the root logger and return them (``Telemetry.shutdown`` removes them)."""
+    install_trace_context_factory()
+    handlers: list[logging.Handler] = []
+    if logger_provider is not None:
+        from opentelemetry.instrumentation.logging.handler import LoggingHandler
+
+        otel_handler = LoggingHandler(level=logging.getLevelName(level), logger_provider=logger_provider)
+        # The SDK logs its own export failures; exporting those through the failing exporter would only
+        # feed the failure back into the queue.
+        otel_handler.addFilter(_not_from_sdk)
+        handlers.append(otel_handler)
+    if log_file:
+        directory = os.path.dirname(log_file)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        file_handler = logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
+        )
+        file_handler.setLevel(level)
+        file_handler.setFormatter(JsonLinesFormatter())
+        handlers.append(file_handler)
+    root = logging.getLogger()
+    for handler in handlers:
+        root.addHandler(handler)
+    # The root logger defaults to WARNING, which would silently drop the bot's INFO lines before they
+    # reach our handlers; lower it, never raise it.
+    if handlers and root.getEffectiveLevel() > logging.getLevelName(level):
+        root.setLevel(level)
+    return handlers

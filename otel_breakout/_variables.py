@@ -1,0 +1,136 @@
+"""Every environment variable otel-breakout honours, documented once.
+
+The README's environment-variable table is tested against :data:`VARIABLES`, so adding a variable
+here without documenting it (or the reverse) fails the test suite. Only :mod:`otel_breakout._settings`
+reads the environment; everything else receives a :class:`~otel_breakout.Settings`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["VARIABLES", "Variable"]
+
+# "warn": the OTel specification asks for a warning and the default on a bad value.
+# "error": a bad value raises ConfigError (our own variables, and places where a silent default would lose data).
+OnInvalid = Literal["warn", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    name: str
+    default: str
+    description: str
+    on_invalid: OnInvalid
+    secret: bool = False
+
+
+def _otel(
+    name: str, default: str, description: str, *, on_invalid: OnInvalid = "warn", secret: bool = False
+) -> Variable:
+    return Variable(name, default, description, on_invalid, secret)
+
+
+def _ours(name: str, default: str, description: str, *, secret: bool = False) -> Variable:
+    return Variable(name, default, description, "error", secret)
+
+
+_SIGNAL_OTLP = tuple(
+    var
+    for signal in ("TRACES", "METRICS", "LOGS")
+    for var in (
+        _otel(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT", "", f"{signal.lower()} endpoint, used as is (no path appended)"),
+        _otel(f"OTEL_EXPORTER_OTLP_{signal}_PROTOCOL", "", f"{signal.lower()} protocol override"),
+        _otel(f"OTEL_EXPORTER_OTLP_{signal}_HEADERS", "", f"{signal.lower()} headers override", secret=True),
+        _otel(f"OTEL_EXPORTER_OTLP_{signal}_TIMEOUT", "", f"{signal.lower()} timeout override (ms)"),
+        _otel(f"OTEL_EXPORTER_OTLP_{signal}_COMPRESSION", "", f"{signal.lower()} compression override"),
+        _otel(f"OTEL_EXPORTER_OTLP_{signal}_INSECURE", "", f"{signal.lower()} insecure override (gRPC)"),
+        _otel(f"OTEL_EXPORTER_OTLP_{signal}_CERTIFICATE", "", f"{signal.lower()} CA certificate override"),
+        _otel(f"OTEL_EXPORTER_OTLP_{signal}_CLIENT_KEY", "", f"{signal.lower()} client key override"),
+        _otel(f"OTEL_EXPORTER_OTLP_{signal}_CLIENT_CERTIFICATE", "", f"{signal.lower()} client certificate override"),
+    )
+)
+
+VARIABLES: tuple[Variable, ...] = (
+    # --- OpenTelemetry standard variables -------------------------------------------------------
+    _otel("OTEL_SDK_DISABLED", "false", "`true` turns every signal into a no-op: no threads, no servers, no files"),
+    _otel("OTEL_SERVICE_NAME", "breakout-bot", "`service.name` resource attribute"),
+    _otel("OTEL_RESOURCE_ATTRIBUTES", "", "extra resource attributes, `k=v,k2=v2` (percent-encoded values)"),
+    _otel(
+        "OTEL_TRACES_EXPORTER",
+        "`otlp` if an OTLP endpoint is set, else `none`",
+        "comma list of `otlp`, `console`, `none` or an installed exporter entry point",
+        on_invalid="error",
+    ),
+    _otel(
+        "OTEL_METRICS_EXPORTER",
+        "`prometheus`, plus `otlp` if an OTLP endpoint is set",
+        "comma list of `prometheus` (pull, served by the API), `otlp`, `console`, `none`",
+        on_invalid="error",
+    ),
+    _otel(
+        "OTEL_LOGS_EXPORTER",
+        "`otlp` if an OTLP endpoint is set, else `none`",
+        "comma list of `otlp`, `console`, `none`",
+        on_invalid="error",
+    ),
+    _otel(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "unset (gRPC `http://localhost:4317`, HTTP `http://localhost:4318`)",
+        "base endpoint for every signal; HTTP appends `/v1/<signal>`",
+    ),
+    _otel("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "`grpc` or `http/protobuf`"),
+    _otel(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "",
+        "`k=v,k2=v2` sent with every export (masked by `otel-breakout env`)",
+        secret=True,
+    ),
+    _otel("OTEL_EXPORTER_OTLP_TIMEOUT", "10000", "export timeout in milliseconds"),
+    _otel("OTEL_EXPORTER_OTLP_COMPRESSION", "none", "`none` or `gzip`"),
+    _otel("OTEL_EXPORTER_OTLP_INSECURE", "false (true for `http://` gRPC endpoints)", "plaintext gRPC"),
+    _otel("OTEL_EXPORTER_OTLP_CERTIFICATE", "", "CA certificate file for TLS"),
+    _otel("OTEL_EXPORTER_OTLP_CLIENT_KEY", "", "client private key file for mTLS"),
+    _otel("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "", "client certificate file for mTLS"),
+    *_SIGNAL_OTLP,
+    _otel("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "cumulative", "`cumulative`, `delta` or `lowmemory`"),
+    _otel(
+        "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+        "explicit_bucket_histogram",
+        "`explicit_bucket_histogram` or `base2_exponential_bucket_histogram` (OTLP only)",
+    ),
+    _otel("OTEL_METRIC_EXPORT_INTERVAL", "60000", "push interval of periodic metric readers (ms)"),
+    _otel("OTEL_METRIC_EXPORT_TIMEOUT", "30000", "push timeout of periodic metric readers (ms)"),
+    _otel("OTEL_BSP_SCHEDULE_DELAY", "5000", "span batch delay (ms)"),
+    _otel("OTEL_BSP_EXPORT_TIMEOUT", "30000", "span export timeout (ms)"),
+    _otel("OTEL_BSP_MAX_QUEUE_SIZE", "2048", "span queue bound; spans beyond it are dropped, never block"),
+    _otel("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "512", "spans per export"),
+    _otel("OTEL_BLRP_SCHEDULE_DELAY", "1000", "log batch delay (ms)"),
+    _otel("OTEL_BLRP_EXPORT_TIMEOUT", "30000", "log export timeout (ms)"),
+    _otel("OTEL_BLRP_MAX_QUEUE_SIZE", "2048", "log queue bound; records beyond it are dropped, never block"),
+    _otel("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "512", "log records per export"),
+    _otel(
+        "OTEL_TRACES_SAMPLER",
+        "parentbased_always_on",
+        "`always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, "
+        "`parentbased_traceidratio`",
+    ),
+    _otel("OTEL_TRACES_SAMPLER_ARG", "1.0", "ratio for the `traceidratio` samplers, 0 to 1"),
+    # --- otel-breakout variables ----------------------------------------------------------------
+    _ours("OTEL_BREAKOUT_STRICT_CONFIG", "false", "`true` turns every configuration warning into a ConfigError"),
+    _ours(
+        "OTEL_BREAKOUT_METRIC_CARDINALITY_LIMIT",
+        "2000",
+        "attribute sets kept per metric; further sets fold into `otel.metric.overflow=true`",
+    ),
+    _ours("OTEL_BREAKOUT_LOG_LEVEL", "INFO", "level of the log handlers `configure()` installs"),
+    _ours("OTEL_BREAKOUT_LOG_FILE", "unset", "also write JSON log lines with trace ids here (e.g. `logs/app.log`)"),
+    _ours("OTEL_BREAKOUT_LOG_FILE_MAX_BYTES", "10485760", "rotate the log file at this size"),
+    _ours("OTEL_BREAKOUT_LOG_FILE_BACKUPS", "5", "rotated log files kept"),
+    # --- diagnostics collector (otel_breakout.diagnostics) ---------------------------------------
+    # --- metric catalogue, MetricsLogger and ResourceMonitor (otel_breakout.metrics) ------------
+    # --- metrics API (otel_breakout.api) --------------------------------------------------------
+    # --- diagnostics report (otel_breakout.report) ----------------------------------------------
+    # --- demo (otel_breakout.demo) --------------------------------------------------------------
+)

@@ -1,0 +1,5 @@
+import sys
+
+from otel_breakout.cli import main
+
+sys.exit(main())

@@ -1,0 +1,111 @@
+"""A pytest plugin for bots that use otel-breakout: capture spans, logs and metrics in your own tests.
+
+Installed as a ``pytest11`` entry point, so the fixtures are available as soon as the package is::
+
+    def test_my_bot_emits_a_cycle_span(otel_capture):
+        run_one_cycle(otel_capture.telemetry)
+        assert [s.name for s in otel_capture.spans()] == ["engine.cycle"]
+
+The captured :class:`~otel_breakout.Telemetry` is isolated (never installed globally), so tests can run in
+any order. Inside it, failures in telemetry callbacks re-raise instead of being logged and swallowed,
+so a bug in instrumentation fails the test that caused it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from opentelemetry.sdk._logs import ReadableLogRecord
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, Metric, NumberDataPoint
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from otel_breakout._internal import set_internal_errors_raise
+from otel_breakout._settings import Settings
+from otel_breakout._telemetry import Telemetry
+
+__all__ = ["TelemetryCapture", "capture_telemetry", "otel_capture"]
+
+
+@dataclass
+class TelemetryCapture:
+    """An isolated :class:`Telemetry` whose spans, log records and metrics are kept in memory."""
+
+    telemetry: Telemetry
+    span_exporter: InMemorySpanExporter
+    log_exporter: InMemoryLogRecordExporter
+    metric_reader: InMemoryMetricReader
+    _closed: bool = field(default=False, repr=False)
+
+    def spans(self) -> list[ReadableSpan]:
+        return list(self.span_exporter.get_finished_spans())
+
+    def logs(self) -> list[ReadableLogRecord]:
+        return list(self.log_exporter.get_finished_logs())
+
+    def metrics(self) -> dict[str, Metric]:
+        """Collect now and return the metrics by name (the last scope wins on a clash)."""
+        data = self.metric_reader.get_metrics_data()
+        found: dict[str, Metric] = {}
+        if data is None:
+            return found
+        for resource_metrics in data.resource_metrics:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    found[metric.name] = metric
+        return found
+
+    def metric_points(self, name: str) -> dict[frozenset[tuple[str, Any]], Any]:
+        """The data points of one metric keyed by attribute set (values for sums and gauges)."""
+        metric = self.metrics().get(name)
+        if metric is None:
+            return {}
+        points: dict[frozenset[tuple[str, Any]], Any] = {}
+        for point in metric.data.data_points:
+            key = frozenset((point.attributes or {}).items())
+            points[key] = point.value if isinstance(point, NumberDataPoint) else point
+        return points
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.telemetry.shutdown()
+
+
+def capture_telemetry(
+    settings: Settings | None = None, *, environ: Mapping[str, str] | None = None, **arguments: Any
+) -> TelemetryCapture:
+    """Build a :class:`TelemetryCapture`; ``arguments`` are ``configure()`` keywords.
+
+    Unless told otherwise it pushes nowhere: ``environ`` defaults to an empty mapping, so variables set in
+    the developer's shell cannot leak into a test.
+    """
+    if settings is None:
+        settings = Settings.from_env({} if environ is None else environ, **arguments)
+    spans = InMemorySpanExporter()
+    logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]  # untyped upstream
+    reader = InMemoryMetricReader()
+    telemetry = Telemetry.create(
+        settings,
+        span_processors=[SimpleSpanProcessor(spans)],
+        metric_readers=[reader],
+        log_processors=[SimpleLogRecordProcessor(logs)],
+    )
+    return TelemetryCapture(telemetry, spans, logs, reader)
+
+
+@pytest.fixture
+def otel_capture() -> Iterator[TelemetryCapture]:
+    """An isolated, in-memory :class:`TelemetryCapture`; internal telemetry errors re-raise."""
+    previous = set_internal_errors_raise(True)
+    capture = capture_telemetry()
+    try:
+        yield capture
+    finally:
+        capture.close()
+        set_internal_errors_raise(previous)

@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+import pytest
+
+from otel_breakout import ConfigError, ConfigWarning, Settings
+from otel_breakout._settings import environment_variables
+
+
+def test_defaults_are_the_embedded_default() -> None:
+    settings = Settings.from_env({})
+    assert settings.service_name == "breakout-bot"
+    assert settings.traces_exporters == ()
+    assert settings.metrics_exporters == ("prometheus",)
+    assert settings.logs_exporters == ()
+    assert settings.sdk_disabled is False
+    assert settings.otlp_traces.endpoint == "http://localhost:4317"
+    assert settings.sampler == "parentbased_always_on"
+
+
+def test_an_otlp_endpoint_turns_on_push_for_every_signal() -> None:
+    settings = Settings.from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317"})
+    assert settings.traces_exporters == ("otlp",)
+    assert settings.metrics_exporters == ("prometheus", "otlp")
+    assert settings.logs_exporters == ("otlp",)
+    assert settings.otlp_logs.endpoint == "http://collector:4317"
+
+
+def test_http_appends_signal_paths_to_the_generic_endpoint_only() -> None:
+    settings = Settings.from_env(
+        {
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/",
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://logs:9999/custom",
+        }
+    )
+    assert settings.otlp_traces.endpoint == "http://collector:4318/v1/traces"
+    assert settings.otlp_metrics.endpoint == "http://collector:4318/v1/metrics"
+    assert settings.otlp_logs.endpoint == "http://logs:9999/custom"
+    assert settings.otlp_traces.protocol == "http/protobuf"
+
+
+def test_http_default_endpoint_is_4318() -> None:
+    settings = Settings.from_env({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_TRACES_EXPORTER": "otlp"})
+    assert settings.otlp_traces.endpoint == "http://localhost:4318/v1/traces"
+    assert settings.traces_exporters == ("otlp",)
+
+
+def test_per_signal_variables_override_the_generic_ones() -> None:
+    settings = Settings.from_env(
+        {
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_HEADERS": "a=1",
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "b=2,c=x%20y",
+            "OTEL_EXPORTER_OTLP_TIMEOUT": "5000",
+            "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT": "2500",
+            "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip",
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION": "none",
+        }
+    )
+    assert settings.otlp_metrics.protocol == "http/protobuf"
+    assert settings.otlp_traces.protocol == "grpc"
+    assert settings.otlp_metrics.headers == (("a", "1"),)
+    assert settings.otlp_traces.headers == (("b", "2"), ("c", "x y"))
+    assert settings.otlp_logs.timeout_ms == 2500
+    assert settings.otlp_traces.timeout_ms == 5000
+    assert settings.otlp_traces.compression == "none"
+    assert settings.otlp_logs.compression == "gzip"
+
+
+def test_exporter_lists() -> None:
+    settings = Settings.from_env(
+        {"OTEL_TRACES_EXPORTER": "console, otlp", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "console"}
+    )
+    assert settings.traces_exporters == ("console", "otlp")
+    assert settings.metrics_exporters == ()
+    assert settings.logs_exporters == ("console",)
+
+
+@pytest.mark.parametrize("variable", ["OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER"])
+def test_unknown_exporter_is_an_error_naming_variable_and_choices(variable: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({variable: "otlp,jaegerr"})
+    message = str(info.value)
+    assert variable in message
+    assert "jaegerr" in message
+    assert "otlp" in message and "console" in message and "none" in message
+
+
+def test_none_mixed_with_an_exporter_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="OTEL_TRACES_EXPORTER"):
+        Settings.from_env({"OTEL_TRACES_EXPORTER": "none,otlp"})
+
+
+def test_unknown_protocol_warns_and_uses_the_default() -> None:
+    with pytest.warns(ConfigWarning, match=r"OTEL_EXPORTER_OTLP_PROTOCOL.*grpc, http/protobuf"):
+        settings = Settings.from_env({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"})
+    assert settings.otlp_traces.protocol == "grpc"
+
+
+def test_non_numeric_interval_warns_and_uses_the_default() -> None:
+    with pytest.warns(ConfigWarning, match="OTEL_METRIC_EXPORT_INTERVAL='soon'"):
+        settings = Settings.from_env({"OTEL_METRIC_EXPORT_INTERVAL": "soon"})
+    assert settings.metric_export_interval_ms == 60_000
+
+
+def test_malformed_resource_attributes_are_discarded_whole_with_a_warning() -> None:
+    with pytest.warns(ConfigWarning, match="OTEL_RESOURCE_ATTRIBUTES"):
+        settings = Settings.from_env({"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=prod,oops"})
+    assert settings.resource_attributes == ()
+
+
+def test_resource_attributes_are_percent_decoded_and_feed_the_service_name() -> None:
+    settings = Settings.from_env(
+        {"OTEL_RESOURCE_ATTRIBUTES": "service.name=from-attrs,team=quant%20desk,service.version=2.1"}
+    )
+    assert settings.service_name == "from-attrs"
+    assert settings.service_version == "2.1"
+    assert ("team", "quant desk") in settings.resource_attributes
+    named = Settings.from_env({"OTEL_RESOURCE_ATTRIBUTES": "service.name=from-attrs", "OTEL_SERVICE_NAME": "svc"})
+    assert named.service_name == "svc"
+
+
+def test_strict_mode_turns_warnings_into_errors() -> None:
+    with pytest.raises(ConfigError, match="OTEL_METRIC_EXPORT_INTERVAL"):
+        Settings.from_env({"OTEL_BREAKOUT_STRICT_CONFIG": "true", "OTEL_METRIC_EXPORT_INTERVAL": "soon"})
+
+
+def test_our_own_variables_are_strict() -> None:
+    with pytest.raises(ConfigError, match=r"OTEL_BREAKOUT_METRIC_CARDINALITY_LIMIT='lots'.*integer"):
+        Settings.from_env({"OTEL_BREAKOUT_METRIC_CARDINALITY_LIMIT": "lots"})
+    with pytest.raises(ConfigError, match="OTEL_BREAKOUT_LOG_LEVEL"):
+        Settings.from_env({"OTEL_BREAKOUT_LOG_LEVEL": "chatty"})
+
+
+def test_empty_values_mean_unset() -> None:
+    settings = Settings.from_env({"OTEL_TRACES_EXPORTER": "", "OTEL_SERVICE_NAME": "  "})
+    assert settings.traces_exporters == ()
+    assert settings.service_name == "breakout-bot"
+
+
+def test_boolean_parsing_follows_the_specification() -> None:
+    assert Settings.from_env({"OTEL_SDK_DISABLED": "TRUE"}).sdk_disabled is True
+    assert Settings.from_env({"OTEL_SDK_DISABLED": "false"}).sdk_disabled is False
+    with pytest.warns(ConfigWarning, match="OTEL_SDK_DISABLED"):
+        assert Settings.from_env({"OTEL_SDK_DISABLED": "yes"}).sdk_disabled is False
+
+
+def test_arguments_beat_the_environment() -> None:
+    env = {
+        "OTEL_SERVICE_NAME": "env-name",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4317",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://env-traces:4317",
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+    }
+    settings = Settings.from_env(
+        env, service_name="arg-name", otlp_endpoint="http://arg:4317", otlp_protocol="grpc", traces_exporter=["otlp"]
+    )
+    assert settings.service_name == "arg-name"
+    assert settings.otlp_traces.endpoint == "http://arg:4317"
+    assert settings.otlp_traces.protocol == "grpc"
+    assert settings.sources["OTEL_SERVICE_NAME"] == "configure(service_name=...)"
+
+
+def test_bad_arguments_raise_even_where_the_environment_would_warn() -> None:
+    with pytest.raises(ConfigError, match=r"configure\(otlp_protocol=\.\.\.\)"):
+        Settings.from_env({}, otlp_protocol="carrier-pigeon")
+    with pytest.raises(ConfigError, match="sampler_arg"):
+        Settings.from_env({}, sampler="traceidratio", sampler_arg=1.5)
+    with pytest.raises(TypeError, match="unknown settings argument"):
+        Settings.from_env({}, servce_name="typo")
+
+
+def test_sampler_and_ratio() -> None:
+    settings = Settings.from_env({"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.25"})
+    assert (settings.sampler, settings.sampler_arg) == ("parentbased_traceidratio", 0.25)
+    with pytest.warns(ConfigWarning, match="OTEL_TRACES_SAMPLER_ARG"):
+        assert (
+            Settings.from_env({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"}).sampler_arg == 1
+        )
+    with pytest.warns(ConfigWarning, match="OTEL_TRACES_SAMPLER"):
+        assert Settings.from_env({"OTEL_TRACES_SAMPLER": "jaeger_remote"}).sampler == "parentbased_always_on"
+
+
+def test_batch_processor_settings() -> None:
+    settings = Settings.from_env(
+        {
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "OTEL_BSP_MAX_QUEUE_SIZE": "64",
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "32",
+            "OTEL_BLRP_EXPORT_TIMEOUT": "700",
+        }
+    )
+    assert (settings.bsp.schedule_delay_ms, settings.bsp.max_queue_size, settings.bsp.max_export_batch_size) == (
+        100, 64, 32,
+    )  # fmt: skip
+    assert settings.blrp.export_timeout_ms == 700
+    with pytest.warns(ConfigWarning, match="OTEL_BSP_MAX_EXPORT_BATCH_SIZE"):
+        clamped = Settings.from_env({"OTEL_BSP_MAX_QUEUE_SIZE": "10", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "20"})
+    assert clamped.bsp.max_export_batch_size == 10
+
+
+def test_timeouts_below_100_ms_warn_about_units() -> None:
+    with pytest.warns(ConfigWarning, match="milliseconds"):
+        settings = Settings.from_env({"OTEL_EXPORTER_OTLP_TIMEOUT": "10"})
+    assert settings.otlp_traces.timeout_ms == 10
+
+
+def test_http_endpoint_must_be_a_url() -> None:
+    with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_ENDPOINT"):
+        Settings.from_env({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_ENDPOINT": "collector"})
+
+
+def test_malformed_header_pairs_are_skipped_without_echoing_secrets() -> None:
+    with pytest.warns(ConfigWarning) as record:
+        settings = Settings.from_env({"OTEL_EXPORTER_OTLP_HEADERS": "api-key=s3cret,bearer-s3cret"})
+    assert settings.otlp_traces.headers == (("api-key", "s3cret"),)
+    assert all("s3cret" not in str(w.message) for w in record)
+
+
+def test_masking_for_display() -> None:
+    settings = Settings.from_env({"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20abc"})
+    shown = settings.as_dict()
+    assert shown["otlp_traces"]["headers"] == [("authorization", "***")]
+    env = environment_variables({"OTEL_EXPORTER_OTLP_HEADERS": "authorization=abc,x=y", "PATH": "/bin"})
+    assert env == {"OTEL_EXPORTER_OTLP_HEADERS": "authorization=***,x=***"}
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings.from_env({})
+    with pytest.raises(AttributeError):
+        settings.service_name = "x"  # type: ignore[misc]  # proving immutability

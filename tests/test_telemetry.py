@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogs
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetrics
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.trace import NoOpTracerProvider
+
+from otel_breakout import Settings, Telemetry
+from otel_breakout._exporters import build_log_exporters, build_metric_readers, build_span_exporters
+from otel_breakout.testing import capture_telemetry
+
+
+def _script(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run code in a fresh interpreter: the OTel global providers can be set only once per process."""
+    base = {"PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "error::otel_breakout.ConfigWarning"}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_exporter_matrix_builds_the_requested_exporters() -> None:
+    settings = Settings.from_env(
+        {
+            "OTEL_TRACES_EXPORTER": "otlp,console",
+            "OTEL_METRICS_EXPORTER": "otlp",
+            "OTEL_LOGS_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1",
+            "OTEL_EXPORTER_OTLP_TIMEOUT": "1500",
+        }
+    )
+    spans = build_span_exporters(settings)
+    assert [type(e) for e in spans] == [GrpcSpans, ConsoleSpanExporter]
+    logs = build_log_exporters(settings)
+    assert [type(e) for e in logs] == [HttpLogs]
+    assert logs[0]._endpoint == "http://127.0.0.1:1/v1/logs"  # type: ignore[attr-defined]  # OTLP internals
+    readers = build_metric_readers(settings, None)
+    assert len(readers) == 1 and isinstance(readers[0], PeriodicExportingMetricReader)
+    assert isinstance(readers[0]._exporter, HttpMetrics)
+    for span_exporter in spans:
+        span_exporter.shutdown()
+    logs[0].shutdown()  # type: ignore[no-untyped-call]  # untyped upstream
+    for reader in readers:
+        reader.shutdown()
+
+
+def test_embedded_default_has_a_pull_reader_and_no_push() -> None:
+    telemetry = Telemetry.create(Settings.from_env({}))
+    try:
+        assert telemetry.prometheus_reader is not None
+        processors = telemetry.tracer_provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+        assert processors == ()
+        counter = telemetry.get_meter().create_counter("breakout.engine.cycles", unit="{cycle}")
+        counter.add(3)
+        text = telemetry.prometheus_text().decode()
+        assert "breakout_engine_cycles_total" in text
+        assert 'service_name="breakout-bot"' in text  # target_info carries the resource
+    finally:
+        telemetry.shutdown()
+    assert telemetry.prometheus_text() == b""
+
+
+def test_batch_settings_reach_the_span_processor() -> None:
+    telemetry = Telemetry.create(
+        Settings.from_env(
+            {
+                "OTEL_TRACES_EXPORTER": "console",
+                "OTEL_BSP_MAX_QUEUE_SIZE": "17",
+                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "5",
+                "OTEL_METRICS_EXPORTER": "none",
+            }
+        )
+    )
+    try:
+        (processor,) = telemetry.tracer_provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+        assert isinstance(processor, BatchSpanProcessor)
+        assert processor._batch_processor._max_queue_size == 17
+        assert processor._batch_processor._max_export_batch_size == 5
+    finally:
+        telemetry.shutdown()
+
+
+def test_sdk_disabled_builds_no_ops() -> None:
+    before = threading.active_count()
+    telemetry = Telemetry.create(Settings.from_env({"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}))
+    assert not telemetry.enabled
+    assert isinstance(telemetry.tracer_provider, NoOpTracerProvider)
+    assert isinstance(telemetry.meter_provider, NoOpMeterProvider)
+    assert telemetry.prometheus_text() == b""
+    assert threading.active_count() == before
+    telemetry.shutdown()
+
+
+def test_sampler_always_off_records_nothing() -> None:
+    capture = capture_telemetry(sampler="always_off")
+    with capture.telemetry.get_tracer().start_as_current_span("cycle"):
+        pass
+    assert capture.spans() == []
+    capture.close()
+
+
+def test_spans_logs_and_metrics_reach_in_memory_exporters() -> None:
+    capture = capture_telemetry(service_name="unit")
+    tracer = capture.telemetry.get_tracer()
+    with tracer.start_as_current_span("cycle") as span:
+        capture.telemetry.get_logger().emit(body="hello")
+    capture.telemetry.get_meter().create_counter("breakout.signals").add(1, {"strategy": "momentum"})
+    (finished,) = capture.spans()
+    assert finished.resource.attributes["service.name"] == "unit"
+    (log,) = capture.logs()
+    assert log.log_record.trace_id == span.get_span_context().trace_id
+    assert capture.metric_points("breakout.signals") == {frozenset({("strategy", "momentum")}): 1}
+    capture.close()
+
+
+def test_shutdown_runs_hooks_last_first_and_only_once() -> None:
+    telemetry = Telemetry.create(Settings.from_env({}))
+    calls: list[str] = []
+    telemetry.add_shutdown_hook(lambda: calls.append("first"))
+    telemetry.add_shutdown_hook(lambda: calls.append("second"))
+    telemetry.shutdown()
+    telemetry.shutdown()
+    assert calls == ["second", "first"]
+    assert telemetry.is_shutdown
+
+
+def test_configure_installs_globals_once_and_warns_on_conflict() -> None:
+    result = _script(
+        """
+        import warnings
+        from opentelemetry import trace, metrics
+        import otel_breakout
+        t = otel_breakout.configure(service_name="one")
+        assert trace.get_tracer_provider() is t.tracer_provider
+        assert metrics.get_meter_provider() is t.meter_provider
+        assert otel_breakout.configure() is t
+        assert otel_breakout.get_telemetry() is t
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            again = otel_breakout.configure(service_name="two")
+        assert again is t
+        assert t.settings.service_name == "one"
+        assert len(caught) == 1 and "service_name" in str(caught[0].message), caught
+        print("ok")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_configure_reads_the_given_environ_not_the_process_one() -> None:
+    result = _script(
+        """
+        import otel_breakout
+        t = otel_breakout.configure(environ={"OTEL_SERVICE_NAME": "from-mapping"})
+        assert t.resource.attributes["service.name"] == "from-mapping"
+        assert t.settings.traces_exporters == ()
+        print("ok")
+        """,
+        env={"OTEL_SERVICE_NAME": "from-process", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_sdk_disabled_process_starts_no_threads() -> None:
+    result = _script(
+        """
+        import threading
+        import otel_breakout
+        t = otel_breakout.configure()
+        assert not t.enabled
+        assert threading.active_count() == 1, threading.enumerate()
+        t.get_meter().create_counter("x").add(1)
+        with t.get_tracer().start_as_current_span("s"):
+            pass
+        print("ok")
+        """,
+        env={"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_configure_opens_no_listening_socket() -> None:
+    psutil = pytest.importorskip("psutil")
+    result = _script(
+        """
+        import os, psutil
+        import otel_breakout
+        otel_breakout.configure(metrics_exporter="prometheus,console")
+        listening = [c for c in psutil.Process(os.getpid()).net_connections() if c.status == psutil.CONN_LISTEN]
+        assert listening == [], listening
+        print("ok")
+        """
+    )
+    assert psutil is not None
+    assert result.returncode == 0, result.stderr
+
+
+def test_configure_errors_name_the_variable() -> None:
+    result = _script("import otel_breakout; otel_breakout.configure()", env={"OTEL_LOGS_EXPORTER": "loki"})
+    assert result.returncode != 0
+    assert "OTEL_LOGS_EXPORTER='loki' is not valid" in result.stderr
