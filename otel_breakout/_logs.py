@@ -66,6 +66,36 @@ class JsonLinesFormatter(logging.Formatter):
         return orjson.dumps(data, default=str).decode()
 
 
+def _otel_handler_class() -> Any:
+    from opentelemetry.instrumentation.logging.handler import LoggingHandler
+
+    class BreakoutLoggingHandler(LoggingHandler):
+        """Exports stdlib records as OTel log records, deferring to any other OTel handler on the root.
+
+        Under ``opentelemetry-instrument`` the logging instrumentation attaches its own handler after our
+        configurator ran; exporting every record twice would double every log line in Loki.
+        """
+
+        def emit(self, record: logging.LogRecord) -> None:
+            for handler in logging.getLogger().handlers:
+                if (
+                    handler is not self
+                    and isinstance(handler, LoggingHandler)
+                    and not isinstance(handler, BreakoutLoggingHandler)
+                ):
+                    return
+            super().emit(record)
+
+        def _get_attributes(self, record: logging.LogRecord) -> Any:
+            # trace_id/span_id are on the record for formatters; the OTel record carries them natively.
+            attributes, event_name = super()._get_attributes(record)
+            attributes.pop("trace_id", None)
+            attributes.pop("span_id", None)
+            return attributes, event_name
+
+    return BreakoutLoggingHandler
+
+
 def _not_from_sdk(record: logging.LogRecord) -> bool:
     return not record.name.startswith("opentelemetry")
 
@@ -82,9 +112,7 @@ def install_logging(
     install_trace_context_factory()
     handlers: list[logging.Handler] = []
     if logger_provider is not None:
-        from opentelemetry.instrumentation.logging.handler import LoggingHandler
-
-        otel_handler = LoggingHandler(level=logging.getLevelName(level), logger_provider=logger_provider)
+        otel_handler = _otel_handler_class()(level=logging.getLevelName(level), logger_provider=logger_provider)
         # The SDK logs its own export failures; exporting those through the failing exporter would only
         # feed the failure back into the queue.
         otel_handler.addFilter(_not_from_sdk)

@@ -347,7 +347,7 @@ def _adopt_installed(settings: Settings) -> Telemetry | None:
     if not isinstance(meter_provider, SdkMeterProvider):
         return None
     install_trace_context_factory()
-    readers = getattr(getattr(meter_provider, "_sdk_config", None), "metric_readers", ())
+    readers = getattr(meter_provider, "_metric_readers", ())
     pull = next((r for r in readers if isinstance(r, PrometheusPullReader)), None)
     _logger.info("adopting the OpenTelemetry providers already installed (opentelemetry-instrument?)")
     return Telemetry(
