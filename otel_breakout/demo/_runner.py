@@ -1,0 +1,206 @@
+"""``otel-breakout demo``: the engine, its API in the same process, a live status line, and the report at the end."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from otel_breakout import configure
+from otel_breakout.api import ApiServer, create_app
+from otel_breakout.demo._config import DemoConfig
+from otel_breakout.demo._engine import Engine
+from otel_breakout.demo._market import Market
+from otel_breakout.demo._scenarios import get_scenario
+from otel_breakout.diagnostics import DiagnosticsCollector, rotated_paths
+from otel_breakout.metrics import MetricsLogger, ResourceMonitor
+from otel_breakout.report import DiagnosticsReportBuilder
+
+__all__ = ["DemoOptions", "DemoRun", "run_demo"]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    duration_s: float | None = 60.0
+    cycles: int | None = None
+    symbols: int = 200
+    seed: int = 7
+    scenario: str = "default"
+    settings: tuple[str, ...] = ()
+    config_file: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    diag_dir: str = "logs/diag"
+    report: str = "reports/diag_summary.md"
+    speed: float = 4.0
+    """Engine cycles per second; 0 runs as fast as the engine can."""
+    serve: bool = True
+
+
+@dataclass(slots=True)
+class DemoRun:
+    """What a finished run produced (the CLI prints it; the tests read it)."""
+
+    config: DemoConfig
+    cycles: int = 0
+    signals: dict[str, int] = field(default_factory=dict)
+    trades_opened: int = 0
+    trades_closed: int = 0
+    equity: float = 0.0
+    journal: list[Path] = field(default_factory=list)
+    report: Path | None = None
+    api_url: str | None = None
+    cycle_p50_s: float = 0.0
+
+
+def build_config(options: DemoOptions) -> DemoConfig:
+    """Scenario overrides < TOML file < ``--set`` assignments."""
+    scenario = get_scenario(options.scenario)
+    config = DemoConfig().with_overrides(scenario.overrides, source=f"scenario {scenario.name}:")
+    if options.config_file:
+        config = config.with_toml(options.config_file)
+    return config.with_settings(options.settings)
+
+
+class _Status:
+    """A live status line on a terminal; periodic plain lines in a pipe."""
+
+    def __init__(self, out: TextIO, every_s: float = 5.0) -> None:
+        self._out = out
+        self._tty = out.isatty()
+        self._every = every_s
+        self._last = 0.0
+
+    def update(self, engine: Engine, state: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and not self._tty and now - self._last < self._every:
+            return
+        if self._tty and not force and now - self._last < 0.2:
+            return
+        self._last = now
+        totals = engine.totals
+        signals = sum(totals.signals.values())
+        line = (
+            f"cycle {totals.cycles:>6}  state {state:<11}  signals {signals:>5}  trades {totals.trades_opened:>4}"
+            f"  equity {engine.positions.equity:>12,.2f}  cycle p50 {totals.duration_p50() * 1000:6.1f} ms"
+        )
+        if self._tty:
+            self._out.write("\r" + line + "\x1b[K")
+        else:
+            self._out.write(line + "\n")
+        self._out.flush()
+
+    def done(self) -> None:
+        if self._tty:
+            self._out.write("\n")
+            self._out.flush()
+
+
+def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.Event | None = None) -> DemoRun:
+    config = build_config(options)
+    scenario = get_scenario(options.scenario)
+    telemetry = configure()
+    collector = DiagnosticsCollector(session_id=f"{scenario.name}-s{options.seed}", output_dir=options.diag_dir,
+                                     telemetry=telemetry)  # fmt: skip
+    metrics = MetricsLogger(telemetry)
+    monitor = ResourceMonitor(telemetry)
+    market = Market(options.symbols, options.seed, scenario.profile, config.bar_seconds)
+    market.warm_up()
+    engine = Engine(config, market, tracer=telemetry.get_tracer("otel_breakout.demo"), collector=collector,
+                    metrics=metrics)  # fmt: skip
+    monitor.register_cache("demo.leaked_buffers", engine.clear_leak)
+    run = DemoRun(config)
+    server: ApiServer | None = None
+    stop = stop or threading.Event()
+    try:
+        monitor.start()
+        if options.serve:
+            app = create_app(telemetry, metrics_logger=metrics, resource_monitor=monitor)
+            server = ApiServer(app, host=options.host, port=options.port).start()
+            run.api_url = server.url
+        _print_banner(out, options, collector, run.api_url)
+        status = _Status(out)
+        interval = 1.0 / options.speed if options.speed > 0 else 0.0
+        deadline = time.monotonic() + options.duration_s if options.duration_s else None
+        next_at = time.monotonic()
+        while not stop.is_set():
+            if options.cycles is not None and engine.totals.cycles >= options.cycles:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            engine.run_cycle()
+            status.update(engine, metrics.state or "IDLE")
+            if interval:
+                next_at += interval
+                # Pace the loop without drifting; a slow cycle is not made up for by skipping sleeps forever.
+                next_at = max(next_at, time.monotonic() - interval)
+                stop.wait(max(0.0, next_at - time.monotonic()))
+        status.update(engine, metrics.state or "IDLE", force=True)
+        status.done()
+    finally:
+        if server is not None:
+            server.stop()
+        monitor.stop()
+        collector.close()
+        run.journal = [p for p in rotated_paths(collector.output_path) if p.exists()]
+        totals = engine.totals
+        run.cycles = totals.cycles
+        run.signals = dict(totals.signals)
+        run.trades_opened, run.trades_closed = totals.trades_opened, totals.trades_closed
+        run.equity = engine.positions.equity
+        run.cycle_p50_s = totals.duration_p50()
+        if run.journal:
+            report = DiagnosticsReportBuilder([str(p) for p in run.journal]).build()
+            path = Path(options.report)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(report.to_markdown(), encoding="utf-8")
+            run.report = path
+        telemetry.shutdown(timeout_millis=5000)
+    _print_summary(out, run)
+    return run
+
+
+def _print_banner(out: TextIO, options: DemoOptions, collector: DiagnosticsCollector, api_url: str | None) -> None:
+    lines = [f"otel-breakout demo: scenario {options.scenario!r}, {options.symbols} symbols, seed {options.seed}"]
+    if api_url:
+        lines += [
+            f"  metrics (Prometheus)  {api_url}/api/metrics",
+            f"  health                {api_url}/api/metrics/health",
+            f"  summary               {api_url}/api/metrics/summary",
+        ]
+    lines += [
+        f"  diagnostics journal   {collector.output_path}",
+        f"  report (at the end)   {options.report}",
+        "  full stack            docker compose up   (Grafana on http://127.0.0.1:3001)",
+        "Ctrl-C stops cleanly.",
+    ]
+    out.write("\n".join(lines) + "\n")
+    out.flush()
+
+
+def _print_summary(out: TextIO, run: DemoRun) -> None:
+    signals = ", ".join(f"{k} {v}" for k, v in sorted(run.signals.items())) or "none"
+    out.write(
+        f"done: {run.cycles} cycles, signals: {signals}, trades opened {run.trades_opened}, closed "
+        f"{run.trades_closed}, equity {run.equity:,.2f}, cycle p50 {run.cycle_p50_s * 1000:.1f} ms\n"
+    )
+    if run.report is not None:
+        out.write(f"report: {run.report}\n")
+    out.flush()
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    """Ctrl-C and SIGTERM end the run cleanly: the loop finishes its cycle, then everything flushes."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C means now
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
