@@ -19,7 +19,15 @@ from urllib.parse import unquote
 
 from otel_breakout._variables import VARIABLES
 
-__all__ = ["BatchSettings", "ConfigError", "ConfigWarning", "OtlpExporterSettings", "Settings", "environment_variables"]
+__all__ = [
+    "ApiSettings",
+    "BatchSettings",
+    "ConfigError",
+    "ConfigWarning",
+    "OtlpExporterSettings",
+    "Settings",
+    "environment_variables",
+]
 
 Protocol = Literal["grpc", "http/protobuf"]
 Signal = Literal["traces", "metrics", "logs"]
@@ -83,6 +91,21 @@ class BatchSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """The metrics API (``otel_breakout.api``): where it binds, its token, and when a quiet engine is unhealthy."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = field(default=None, repr=False)
+    cycle_warning_s: float = 60.0
+    cycle_critical_s: float = 180.0
+
+
+# Shorter bearer tokens are guessable; `python -c "import secrets; print(secrets.token_urlsafe(32))"` makes one.
+API_TOKEN_MIN_LENGTH = 16
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Effective configuration. Build it with :meth:`from_env`; pass it, never re-read the environment."""
 
@@ -114,6 +137,7 @@ class Settings:
     log_file_max_bytes: int = 10 * 1024 * 1024
     log_file_backups: int = 5
     # Sections for the feature modules are added below this line, one frozen dataclass each.
+    api: ApiSettings = ApiSettings()
     _sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
@@ -137,6 +161,7 @@ class Settings:
             for signal in SIGNALS:
                 otlp = data[f"otlp_{signal}"]
                 otlp["headers"] = [(k, _mask(v)) for k, v in otlp["headers"]]
+            data["api"]["token"] = _mask(data["api"]["token"] or "") or None
         return data
 
     @property
@@ -386,6 +411,36 @@ class _Builder:
             max_export_batch_size=batch,
         )
 
+    def api(self) -> ApiSettings:
+        d = ApiSettings()
+        port = self.integer("OTEL_BREAKOUT_API_PORT", d.port)
+        if port > 65535:
+            raise ConfigError(self._sources["OTEL_BREAKOUT_API_PORT"], port, "a port from 0 to 65535")
+        token = self.text("OTEL_BREAKOUT_API_TOKEN", None)
+        if token is not None and len(token) < API_TOKEN_MIN_LENGTH:
+            raise ConfigError(
+                self._sources["OTEL_BREAKOUT_API_TOKEN"], "***", f"at least {API_TOKEN_MIN_LENGTH} characters"
+            )
+        warning = self.number("OTEL_BREAKOUT_HEALTH_CYCLE_WARNING_SECONDS", d.cycle_warning_s, minimum=1, maximum=86400)
+        critical = self.number(
+            "OTEL_BREAKOUT_HEALTH_CYCLE_CRITICAL_SECONDS", d.cycle_critical_s, minimum=1, maximum=86400
+        )
+        if critical < warning:
+            raise ConfigError(
+                self._sources.get(
+                    "OTEL_BREAKOUT_HEALTH_CYCLE_CRITICAL_SECONDS", "OTEL_BREAKOUT_HEALTH_CYCLE_CRITICAL_SECONDS"
+                ),
+                critical,
+                f"at least OTEL_BREAKOUT_HEALTH_CYCLE_WARNING_SECONDS ({warning:g})",
+            )
+        return ApiSettings(
+            host=self.text("OTEL_BREAKOUT_API_HOST", d.host),
+            port=port,
+            token=token,
+            cycle_warning_s=warning,
+            cycle_critical_s=critical,
+        )
+
     def build(self) -> Settings:
         d = Settings()
         otlp = {signal: self.otlp(signal) for signal in SIGNALS}
@@ -437,6 +492,7 @@ class _Builder:
             log_file=self.text("OTEL_BREAKOUT_LOG_FILE", None),
             log_file_max_bytes=self.integer("OTEL_BREAKOUT_LOG_FILE_MAX_BYTES", d.log_file_max_bytes, minimum=1024),
             log_file_backups=self.integer("OTEL_BREAKOUT_LOG_FILE_BACKUPS", d.log_file_backups),
+            api=self.api(),
             _sources=tuple(sorted(self._sources.items())),
         )
         if not settings.service_name.strip():

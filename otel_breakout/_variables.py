@@ -131,6 +131,29 @@ VARIABLES: tuple[Variable, ...] = (
     # --- diagnostics collector (otel_breakout.diagnostics) ---------------------------------------
     # --- metric catalogue, MetricsLogger and ResourceMonitor (otel_breakout.metrics) ------------
     # --- metrics API (otel_breakout.api) --------------------------------------------------------
+    _ours(
+        "OTEL_BREAKOUT_API_HOST",
+        "127.0.0.1",
+        "address `otel-breakout serve` and `ApiServer` bind; loopback unless told",
+    ),
+    _ours("OTEL_BREAKOUT_API_PORT", "8000", "port of the metrics API (0 picks a free one)"),
+    _ours(
+        "OTEL_BREAKOUT_API_TOKEN",
+        "unset",
+        "bearer token (16+ characters) required on every API route but `/api/metrics` and "
+        "`/api/metrics/health`; memory snapshots are refused without one",
+        secret=True,
+    ),
+    _ours(
+        "OTEL_BREAKOUT_HEALTH_CYCLE_WARNING_SECONDS",
+        "60",
+        "`/api/metrics/health` is degraded when the last engine cycle ended longer ago than this",
+    ),
+    _ours(
+        "OTEL_BREAKOUT_HEALTH_CYCLE_CRITICAL_SECONDS",
+        "180",
+        "`/api/metrics/health` is critical (HTTP 503) when the last engine cycle ended longer ago than this",
+    ),
     # --- diagnostics report (otel_breakout.report) ----------------------------------------------
     # --- demo (otel_breakout.demo) --------------------------------------------------------------
 )

@@ -1,0 +1,63 @@
+"""The API traces itself through the OTel ASGI middleware, on the given Telemetry's providers (not globals).
+
+Scrapes of ``/api/metrics`` are not traced: one span every 5 s per Prometheus server would drown the
+interesting ones. Span names use the route template (``GET /api/metrics/metric/{name}``), so a fuzzer or a
+typo cannot mint one span name per URL; unmatched paths are named by their method alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import TracerProvider
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from otel_breakout.api._auth import route_path
+
+__all__ = ["TracingMiddleware"]
+
+_UNTRACED = frozenset({"/api/metrics"})
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+
+
+class TracingMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        tracer_provider: TracerProvider,
+        meter_provider: MeterProvider,
+        routes: Sequence[BaseRoute],
+    ) -> None:
+        self.app = app
+        self._routes = routes
+        self._traced = OpenTelemetryMiddleware(
+            app,
+            default_span_details=self._span_details,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            # One span per request: the per-message receive/send spans say nothing about a JSON route.
+            exclude_spans=["receive", "send"],
+        )
+
+    def _span_details(self, scope: Scope) -> tuple[str, dict[str, Any]]:
+        method = scope.get("method", "")
+        method = method if method in _METHODS else "HTTP"
+        # Route matching needs the path below the mount point, exactly as routing will see it.
+        probe = {**scope, "path": route_path(scope), "root_path": ""}
+        for route in self._routes:
+            match, _ = route.matches(probe)
+            if match != Match.NONE:
+                template: str = getattr(route, "path", "")
+                return f"{method} {template}", {"http.route": template}
+        return method, {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and route_path(scope) not in _UNTRACED:
+            await self._traced(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
