@@ -147,7 +147,6 @@ class _Family:
     unit: str
     help: str
     lines: list[str]
-    negative_buckets: bool = False
 
 
 class ExpositionWriter:
@@ -261,8 +260,6 @@ class ExpositionWriter:
         les = self._les.get(bounds)
         if les is None:
             les = self._les[bounds] = [format_value(b) for b in bounds] + ["+Inf"]
-        if bounds and bounds[0] < 0:
-            family.negative_buckets = True
         name = family.name
         head = f"{name}_bucket{{{block}," if block else f"{name}_bucket{{"
         cumulative = 0
@@ -270,10 +267,14 @@ class ExpositionWriter:
         for le, count in zip(les, point.bucket_counts, strict=True):
             cumulative += count
             lines.append(f'{head}le="{le}"}} {format_value(cumulative)}\n')
+        if bounds and bounds[0] < 0:
+            # OpenMetrics allows neither _sum nor _count on a histogram with negative buckets (the sum could
+            # fall), and prometheus_client leaves both out in either format; so do we, so that a series never
+            # depends on the negotiated format. The +Inf bucket still carries the count.
+            return
         labels = f"{{{block}}}" if block else ""
         lines.append(f"{name}_count{labels} {format_value(point.count)}\n")
-        # Marked so that OpenMetrics output can leave it out (see _render).
-        lines.append(f"\0{name}_sum{labels} {format_value(point.sum)}\n")
+        lines.append(f"{name}_sum{labels} {format_value(point.sum)}\n")
 
     def _conflict(self, name: str, message: str) -> None:
         if name not in self._conflicts:
@@ -301,16 +302,7 @@ class ExpositionWriter:
                 help_text = family.help.replace("\\", "\\\\").replace("\n", "\\n")
                 shown = family.name + "_total" if family.kind == "counter" else family.name
                 out.append(f"# HELP {shown} {help_text}\n# TYPE {shown} {_TEXT_TYPE[family.kind]}\n")
-            if family.kind != "histogram":
-                out.extend(family.lines)
-                continue
-            # OpenMetrics forbids _sum on a histogram with negative buckets (values can decrease).
-            drop_sum = openmetrics and family.negative_buckets
-            for line in family.lines:
-                if line[0] != "\0":
-                    out.append(line)
-                elif not drop_sum:
-                    out.append(line[1:])
+            out.extend(family.lines)
         if openmetrics:
             out.append("# EOF\n")
         return "".join(out).encode("utf-8", "replace")

@@ -60,6 +60,7 @@ class ApiServer:
         )
         self._server = uvicorn.Server(self._config)
         self._socket: socket.socket | None = None
+        self._bound_port: int | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
@@ -68,9 +69,7 @@ class ApiServer:
     @property
     def port(self) -> int:
         """The bound port (the one picked by the system when 0 was asked), or the requested one before start."""
-        if self._socket is None:
-            return self._requested_port
-        return int(self._socket.getsockname()[1])
+        return self._bound_port if self._bound_port is not None else self._requested_port
 
     @property
     def url(self) -> str:
@@ -93,6 +92,7 @@ class ApiServer:
             sock.close()
             raise
         self._socket = sock
+        self._bound_port = int(sock.getsockname()[1])
         return sock
 
     def _run(self, sock: socket.socket) -> None:

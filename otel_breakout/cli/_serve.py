@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 from typing import Any
 
 __all__ = ["register"]
@@ -54,8 +55,12 @@ def run(args: argparse.Namespace) -> int:
         log_level="info",
         access_log=args.access_log,
     )
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal at the handler it found. With the
+    # default handler that kills the process before atexit could flush telemetry, so find a harmless one.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
         server.serve_forever()
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sources.close()
     return 0

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otel_breakout.api import ApiServer, create_app
+from otel_breakout.cli import main
+from otel_breakout.testing import capture_telemetry
+
+TOKEN = "correct-horse-battery-staple"
+
+
+def take(path: Any = None, *, top: int = 25) -> dict[str, Any]:
+    return {"path": None, "top": [{"site": f"bot.py:{i}", "size_kib": 1.5} for i in range(top)], "total_kib": 9.0}
+
+
+@pytest.fixture
+def server() -> Iterator[ApiServer]:
+    capture = capture_telemetry()
+    with ApiServer(create_app(capture.telemetry, token=TOKEN, snapshot=take), port=0) as server:
+        yield server
+    capture.close()
+
+
+def test_snapshot_is_saved(server: ApiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "snap.json"
+    code = main(["snapshot", "--url", server.url, "--token", TOKEN, "--top", "3", "-o", str(output)])
+    assert code == 0
+    saved = json.loads(output.read_text())
+    assert saved["total_kib"] == 9.0 and len(saved["top"]) == 3
+    assert capsys.readouterr().out.strip() == str(output)
+
+
+def test_token_from_the_environment_and_default_name(
+    server: ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_BREAKOUT_API_TOKEN", TOKEN)
+    monkeypatch.chdir(tmp_path)
+    assert main(["snapshot", "--url", server.url + "/api/metrics/snapshot"]) == 0
+    (saved,) = tmp_path.glob("memory_snapshot_*.json")
+    assert len(saved.stem) == len("memory_snapshot_20250922_233838")
+
+
+def test_wrong_token_is_reported(server: ApiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "snap.json"
+    assert main(["snapshot", "--url", server.url, "--token", "x" * 20, "-o", str(output)]) == 1
+    assert "401" in capsys.readouterr().err
+    assert not output.exists()
+
+
+def test_existing_file_is_kept(server: ApiServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "snap.json"
+    output.write_text("precious")
+    assert main(["snapshot", "--url", server.url, "--token", TOKEN, "-o", str(output)]) == 1
+    assert output.read_text() == "precious"
+    assert main(["snapshot", "--url", server.url, "--token", TOKEN, "-o", str(output), "--force"]) == 0
+    assert json.loads(output.read_text())["total_kib"] == 9.0
+
+
+def test_unreachable_and_bad_urls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support.binaries import free_port
+
+    assert main(["snapshot", "--url", f"http://127.0.0.1:{free_port()}", "-o", str(tmp_path / "a.json")]) == 1
+    assert "cannot reach" in capsys.readouterr().err
+    assert main(["snapshot", "--url", "ftp://x", "-o", str(tmp_path / "b.json")]) == 1
+    assert "http://" in capsys.readouterr().err
