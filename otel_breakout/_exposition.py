@@ -10,7 +10,9 @@ UCUM units mapped to suffixes (annotations such as ``{trade}`` dropped), ``_tota
 ``target_info`` from the resource, ``otel_scope_*`` labels. One deliberate difference: a gauge whose unit
 is ``1`` gets the ``_ratio`` suffix the specification asks for (the exporter leaves a TODO there), so
 the names agree with :func:`otel_breakout.catalogue.prometheus_name` and with what the Collector and
-Prometheus' own OTLP receiver produce for the same metric pushed over OTLP.
+Prometheus' own OTLP receiver produce for the same metric pushed over OTLP. OpenMetrics output also
+carries the SDK's exemplars (trace and span ids) on counters and histogram buckets, which the exporter
+drops: a Prometheus with exemplar storage links a latency bucket to the trace of a slow cycle.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -140,6 +143,32 @@ def _point_pairs(attributes: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     return [(_sanitize_label(k), _label_text(v)) for k, v in sorted(attributes.items())]
 
 
+def _exemplar_text(exemplar: Any) -> str:
+    """`` # {trace_id="..",span_id=".."} value timestamp``: the jump from a Prometheus sample to its trace."""
+    return (
+        f' # {{trace_id="{exemplar.trace_id:032x}",span_id="{exemplar.span_id:016x}"}} '
+        f"{format_value(exemplar.value)} {exemplar.time_unix_nano / 1e9:.3f}"
+    )
+
+
+def _latest_exemplar(exemplars: Sequence[Any]) -> str:
+    traced = [e for e in exemplars if e.trace_id and e.span_id]
+    return _exemplar_text(max(traced, key=lambda e: e.time_unix_nano)) if traced else ""
+
+
+def _bucket_exemplars(bounds: Sequence[float], exemplars: Sequence[Any]) -> dict[int, str]:
+    """Bucket index -> exemplar text; a value lands in the first bucket whose bound is >= it."""
+    found: dict[int, Any] = {}
+    for exemplar in exemplars:
+        if not (exemplar.trace_id and exemplar.span_id) or exemplar.value != exemplar.value:  # NaN
+            continue
+        index = bisect_left(bounds, exemplar.value)
+        current = found.get(index)
+        if current is None or exemplar.time_unix_nano > current.time_unix_nano:
+            found[index] = exemplar
+    return {index: _exemplar_text(exemplar) for index, exemplar in found.items()}
+
+
 @dataclass(slots=True)
 class _Family:
     name: str
@@ -184,7 +213,8 @@ class ExpositionWriter:
                 for metric in sm.metrics:
                     stream = (scope, metric.name)
                     cache = labels_next[stream] = {}
-                    self._add_metric(families, metric, scope_pairs, self._labels.get(stream, {}), cache)
+                    old = self._labels.get(stream, {})
+                    self._add_metric(families, metric, scope_pairs, old, cache, openmetrics)
         self._labels = labels_next
         return self._render(families, target, openmetrics)
 
@@ -213,6 +243,7 @@ class ExpositionWriter:
         scope_pairs: list[tuple[str, str]],
         old: dict[int, tuple[object, str]],
         new: dict[int, tuple[object, str]],
+        openmetrics: bool,
     ) -> None:
         data = metric.data
         if isinstance(data, Sum):
@@ -246,16 +277,15 @@ class ExpositionWriter:
             new[id(attributes)] = (attributes, block)
             if kind != "histogram":
                 assert isinstance(point, NumberDataPoint)
-                lines.append(
-                    f"{sample}{{{block}}} {format_value(point.value)}\n"
-                    if block
-                    else f"{sample} {format_value(point.value)}\n"
-                )
+                # OpenMetrics carries exemplars on counters and histogram buckets only.
+                exemplar = _latest_exemplar(point.exemplars) if openmetrics and kind == "counter" else ""
+                labels = f"{{{block}}}" if block else ""
+                lines.append(f"{sample}{labels} {format_value(point.value)}{exemplar}\n")
                 continue
             assert isinstance(point, HistogramDataPoint)
-            self._histogram_lines(family, point, block)
+            self._histogram_lines(family, point, block, openmetrics)
 
-    def _histogram_lines(self, family: _Family, point: HistogramDataPoint, block: str) -> None:
+    def _histogram_lines(self, family: _Family, point: HistogramDataPoint, block: str, openmetrics: bool) -> None:
         bounds = tuple(point.explicit_bounds)
         les = self._les.get(bounds)
         if les is None:
@@ -264,9 +294,11 @@ class ExpositionWriter:
         head = f"{name}_bucket{{{block}," if block else f"{name}_bucket{{"
         cumulative = 0
         lines = family.lines
-        for le, count in zip(les, point.bucket_counts, strict=True):
+        exemplars = _bucket_exemplars(bounds, point.exemplars) if openmetrics and point.exemplars else None
+        for index, (le, count) in enumerate(zip(les, point.bucket_counts, strict=True)):
             cumulative += count
-            lines.append(f'{head}le="{le}"}} {format_value(cumulative)}\n')
+            exemplar = exemplars.get(index, "") if exemplars else ""
+            lines.append(f'{head}le="{le}"}} {format_value(cumulative)}{exemplar}\n')
         if bounds and bounds[0] < 0:
             # OpenMetrics allows neither _sum nor _count on a histogram with negative buckets (the sum could
             # fall), and prometheus_client leaves both out in either format; so do we, so that a series never

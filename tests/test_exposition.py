@@ -252,3 +252,30 @@ def test_the_telemetry_pull_reader_uses_this_writer() -> None:
         assert capture.telemetry.prometheus_text(openmetrics=True).endswith(b"# EOF\n")
     finally:
         capture.close()
+
+
+def test_openmetrics_carries_exemplars_of_traced_measurements() -> None:
+    capture = capture_telemetry()
+    try:
+        meter = capture.telemetry.get_meter()
+        histogram = meter.create_histogram("breakout.engine.cycle.duration", "s", "Cycle.")
+        counter = meter.create_counter("breakout.signals", "{signal}", "Signals.")
+        histogram.record(0.5)  # outside any span: no exemplar
+        with capture.telemetry.get_tracer().start_as_current_span("engine.cycle") as span:
+            histogram.record(0.03)
+            counter.add(1, {"strategy": "momentum"})
+        context = span.get_span_context()
+        text = capture.telemetry.prometheus_text(openmetrics=True).decode()
+        families = {family.name: family for family in parse_openmetrics(text)}
+        expected = {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
+        buckets = families["breakout_engine_cycle_duration_seconds"].samples
+        with_exemplars = [(s.labels.get("le"), s.exemplar) for s in buckets if s.exemplar is not None]
+        assert len(with_exemplars) == 1
+        le, exemplar = with_exemplars[0]
+        assert le == "0.05" and exemplar.labels == expected and exemplar.value == 0.03
+        (signal,) = [s for s in families["breakout_signals"].samples if s.name == "breakout_signals_total"]
+        assert signal.exemplar is not None and signal.exemplar.labels == expected
+        # The text format has no exemplars.
+        assert "trace_id" not in capture.telemetry.prometheus_text().decode()
+    finally:
+        capture.close()

@@ -164,7 +164,7 @@ class Handlers:
             }
         )
 
-    def health(self, request: Request) -> Response:
+    async def health(self, request: Request) -> Response:
         now = self.clock()
         body = assess(
             self.health_policy, self.metrics_logger, self.resource_monitor, now=now, uptime=now - self.started_at
