@@ -44,9 +44,7 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _worker(
-    port: int, request: bytes, count: int, latencies: list[float], errors: list[str]
-) -> None:
+async def _worker(port: int, request: bytes, count: int, latencies: list[float], errors: list[str]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         for _ in range(count):
@@ -82,5 +80,7 @@ async def _load(port: int, path: str, headers: dict[str, str], total: int, concu
     return LoadResult(total, len(errors), p50, p99, seconds)
 
 
-def run_load(port: int, path: str, *, total: int, concurrency: int, headers: dict[str, str] | None = None) -> LoadResult:
+def run_load(
+    port: int, path: str, *, total: int, concurrency: int, headers: dict[str, str] | None = None
+) -> LoadResult:
     return asyncio.run(_load(port, path, headers or {}, total, concurrency))

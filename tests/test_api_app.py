@@ -459,3 +459,30 @@ def test_tracing_can_be_turned_off(capture: TelemetryCapture, logger: ListLogger
     app = create_app(capture.telemetry, metrics_logger=logger, trace_requests=False, clock=clock)
     TestClient(app).get("/api/metrics/health")
     assert capture.spans() == []
+
+
+def test_a_failing_cycle_age_degrades_health(capture: TelemetryCapture, clock: Clock) -> None:
+    class Broken(ListLogger):
+        def last_cycle_age(self, now: float | None = None) -> float | None:
+            raise RuntimeError("lock poisoned")
+
+    previous = set_internal_errors_raise(False)
+    try:
+        response = make_client(capture, Broken(clock), clock).get("/api/metrics/health")
+    finally:
+        set_internal_errors_raise(previous)
+    assert response.status_code == 200 and response.json()["status"] == "degraded"
+    assert response.json()["issues"][0]["check"] == "engine_cycle_age" and "poisoned" not in response.text
+
+
+def test_captured_headers_never_carry_the_token(
+    capture: TelemetryCapture, logger: ListLogger, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The ASGI instrumentation reads this variable itself; a user may well set it to capture everything.
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST", ".*")
+    client = make_client(capture, logger, clock, token=TOKEN)
+    assert client.get("/api/metrics/summary", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    (span,) = capture.spans()
+    assert span.attributes is not None
+    assert span.attributes["http.request.header.authorization"] == ("[REDACTED]",)
+    assert TOKEN not in repr(dict(span.attributes))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -64,7 +65,7 @@ def test_serve_refuses_a_bad_port() -> None:
         [venv_bin("otel-breakout"), "serve", "--port", "70000"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
-    assert "70000" in result.stdout + result.stderr
+    assert "70000" in result.stderr
 
 
 def test_serve_refuses_a_short_token() -> None:
@@ -77,3 +78,19 @@ def test_serve_refuses_a_short_token() -> None:
     )
     assert result.returncode == 2
     assert "OTEL_BREAKOUT_API_TOKEN" in result.stderr and "short" not in result.stderr
+
+
+def test_serve_reports_a_busy_port() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [venv_bin("otel-breakout"), "serve", "--port", str(port)],
+            env={"PATH": os.environ.get("PATH", "")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on http://127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr

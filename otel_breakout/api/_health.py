@@ -37,7 +37,15 @@ def _engine(
     """(the ``engine`` block, an issue or None)."""
     if logger is None or not policy.engine_check:
         return None, None
-    age = logger.last_cycle_age(now)
+    try:
+        age = logger.last_cycle_age(now)
+    except Exception as exc:
+        log_internal_error("metrics logger cycle age", exc)
+        if internal_errors_raise():
+            raise
+        message = "the metrics logger failed to report the engine cycle age; see the bot's log"
+        block = {"last_cycle_age_s": None, "warning_after_s": policy.warning_s, "critical_after_s": policy.critical_s}
+        return block, _issue("engine_cycle_age", math.nan, policy.warning_s, "warning", message)
     block = {"last_cycle_age_s": age, "warning_after_s": policy.warning_s, "critical_after_s": policy.critical_s}
     if age is not None and not math.isfinite(age):
         age = math.inf

@@ -12,8 +12,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from otel_breakout._prometheus import PrometheusPullReader
 from otel_breakout._telemetry import Telemetry
 from otel_breakout.api._auth import TokenCheck
+from otel_breakout.api._coalesce import RenderCoalescer
 from otel_breakout.api._health import STATUS_CODES, HealthPolicy, assess
 from otel_breakout.api._negotiation import (
     OPENMETRICS_CONTENT_TYPE,
@@ -48,6 +50,13 @@ _BY_PROMETHEUS_NAME = {prometheus_name(spec): spec for spec in CATALOGUE}
 _METRICS_HEADERS = {"Cache-Control": "no-store", "Vary": "Accept, Accept-Encoding"}
 
 
+def _renderer(reader: PrometheusPullReader) -> Callable[[bool, bool], bytes]:
+    def render(openmetrics: bool, gzipped: bool) -> bytes:
+        return reader.render(openmetrics=openmetrics, gzipped=gzipped)
+
+    return render
+
+
 def _unavailable(what: str) -> JSONResponse:
     return error_response(503, "unavailable", f"{what} is not configured in this process")
 
@@ -79,6 +88,7 @@ class Handlers:
     clock: Callable[[], float] = time.time
     started_at: float = field(default=0.0)
     _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
+    _coalescer: tuple[PrometheusPullReader, RenderCoalescer] | None = None
 
     def __post_init__(self) -> None:
         self.started_at = self.clock()
@@ -91,8 +101,11 @@ class Handlers:
             return _unavailable("the Prometheus pull reader (OTEL_METRICS_EXPORTER has no `prometheus`)")
         openmetrics = wants_openmetrics(request.headers.get("accept"))
         gzipped = accepts_gzip(request.headers.get("accept-encoding"))
-        # Collection runs instrument callbacks (psutil and the like): keep it off the event loop.
-        body = await run_in_threadpool(reader.render, openmetrics=openmetrics, gzipped=gzipped)
+        # Collection runs instrument callbacks (psutil and the like): it runs in a thread, never on the loop.
+        coalescer = self._coalescer
+        if coalescer is None or coalescer[0] is not reader:
+            coalescer = self._coalescer = (reader, RenderCoalescer(_renderer(reader)))
+        body = await coalescer[1].render(openmetrics, gzipped)
         headers = {**_METRICS_HEADERS, "Content-Type": OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE}
         if gzipped:
             headers["Content-Encoding"] = "gzip"

@@ -42,7 +42,11 @@ class MetricsSource(Protocol):
 
 @runtime_checkable
 class ResourceSource(Protocol):
-    """The part of ``ResourceMonitor`` the API uses."""
+    """The part of ``ResourceMonitor`` the API uses.
+
+    ``get_health_status`` is called on the event loop by ``/api/metrics/health`` (load balancers poll it),
+    so it must be cheap: report on the latest sample, never measure on the spot.
+    """
 
     def get_current_metrics(self) -> Any: ...
 

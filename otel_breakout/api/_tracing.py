@@ -18,9 +18,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from otel_breakout.api._auth import route_path
 
-__all__ = ["TracingMiddleware"]
+__all__ = ["SECRET_HEADERS", "TracingMiddleware"]
 
 _UNTRACED = frozenset({"/api/metrics"})
+SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 
 
@@ -42,6 +43,9 @@ class TracingMiddleware:
             meter_provider=meter_provider,
             # One span per request: the per-message receive/send spans say nothing about a JSON route.
             exclude_spans=["receive", "send"],
+            # Should someone capture request headers (OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_*), the token
+            # and the like still never reach a span.
+            http_capture_headers_sanitize_fields=list(SECRET_HEADERS),
         )
 
     def _span_details(self, scope: Scope) -> tuple[str, dict[str, Any]]:

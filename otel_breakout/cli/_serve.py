@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 from typing import Any
 
 __all__ = ["register"]
@@ -34,33 +35,38 @@ def run(args: argparse.Namespace) -> int:
     from otel_breakout.api import ApiServer, create_app
     from otel_breakout.api._defaults import default_sources
 
+    if args.port is not None and not 0 <= args.port <= 65535:
+        print(f"otel-breakout serve: --port {args.port} is not a port from 0 to 65535", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     telemetry = configure()
     sources = default_sources(start_monitor=True)
-    app = create_app(
-        telemetry,
-        metrics_logger=sources.metrics_logger,
-        resource_monitor=sources.resource_monitor,
-        snapshot=sources.snapshot,
-        engine_check=args.engine_check,
-    )
-    if args.port is not None and not 0 <= args.port <= 65535:
-        print(f"otel-breakout: --port {args.port} is not a port from 0 to 65535")
-        return 2
-    server = ApiServer(
-        app,
-        host=args.host,
-        port=args.port,
-        settings=telemetry.settings.api,
-        log_level="info",
-        access_log=args.access_log,
-    )
-    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal at the handler it found. With the
-    # default handler that kills the process before atexit could flush telemetry, so find a harmless one.
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
     try:
-        server.serve_forever()
+        app = create_app(
+            telemetry,
+            metrics_logger=sources.metrics_logger,
+            resource_monitor=sources.resource_monitor,
+            snapshot=sources.snapshot,
+            engine_check=args.engine_check,
+        )
+        server = ApiServer(
+            app,
+            host=args.host,
+            port=args.port,
+            settings=telemetry.settings.api,
+            log_level="info",
+            access_log=args.access_log,
+        )
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal at the handler it found. With the
+        # default handler that kills the process before atexit could flush telemetry, so it finds a harmless one.
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        try:
+            server.serve_forever()
+        except OSError as exc:
+            print(f"otel-breakout serve: cannot listen on {server.url}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     finally:
-        signal.signal(signal.SIGTERM, previous)
         sources.close()
     return 0
