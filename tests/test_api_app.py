@@ -269,6 +269,8 @@ def test_health_ok(capture: TelemetryCapture, logger: ListLogger, clock: Clock) 
         "issues": [],
         "metrics": {"cpu_percent": 12.5},
         "engine": {"last_cycle_age_s": 2.0, "warning_after_s": 60.0, "critical_after_s": 180.0},
+        "limits": None,
+        "monitor": None,
     }
 
 

@@ -59,25 +59,30 @@ def _engine(
     return block, None
 
 
-def _resources(monitor: ResourceSource | None) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+_Resources = tuple[str, list[dict[str, Any]], dict[str, Any], dict[str, Any]]
+
+
+def _resources(monitor: ResourceSource | None) -> _Resources:
+    """(status, issues, numbers, the monitor's own context such as its limits)."""
     if monitor is None:
-        return "ok", [], {}
+        return "ok", [], {}, {}
     try:
         report = monitor.get_health_status()
         status = report.get("status")
         issues = [dict(issue) for issue in report.get("issues", [])]
         metrics = dict(report.get("metrics") or {})
+        context = {key: report.get(key) for key in ("limits", "monitor")}
     except Exception as exc:
         # Internal details stay in the log; the client learns that the check itself failed.
         log_internal_error("resource monitor health", exc)
         if internal_errors_raise():
             raise
         message = "the resource monitor failed to report; see the bot's log"
-        return "degraded", [_issue("resource_monitor", 1.0, 0.0, "warning", message)], {}
+        return "degraded", [_issue("resource_monitor", 1.0, 0.0, "warning", message)], {}, {}
     if status not in _RANK:
         message = f"the resource monitor reported an unknown status {str(status)[:40]!r}"
-        return "degraded", [*issues, _issue("resource_monitor", 1.0, 0.0, "warning", message)], metrics
-    return str(status), issues, metrics
+        return "degraded", [*issues, _issue("resource_monitor", 1.0, 0.0, "warning", message)], metrics, context
+    return str(status), issues, metrics, context
 
 
 def assess(
@@ -88,7 +93,7 @@ def assess(
     now: float,
     uptime: float,
 ) -> dict[str, Any]:
-    status, issues, metrics = _resources(monitor)
+    status, issues, metrics, context = _resources(monitor)
     engine, engine_issue = _engine(policy, logger, now, uptime)
     if engine_issue is not None:
         issues.append(engine_issue)
@@ -101,4 +106,6 @@ def assess(
         "issues": issues,
         "metrics": metrics,
         "engine": engine,
+        "limits": context.get("limits"),
+        "monitor": context.get("monitor"),
     }

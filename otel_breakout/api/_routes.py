@@ -177,7 +177,7 @@ class Handlers:
             }
         )
 
-    async def health(self, request: Request) -> Response:
+    def health(self, request: Request) -> Response:
         now = self.clock()
         body = assess(
             self.health_policy, self.metrics_logger, self.resource_monitor, now=now, uptime=now - self.started_at

@@ -42,11 +42,7 @@ class MetricsSource(Protocol):
 
 @runtime_checkable
 class ResourceSource(Protocol):
-    """The part of ``ResourceMonitor`` the API uses.
-
-    ``get_health_status`` is called on the event loop by ``/api/metrics/health`` (load balancers poll it),
-    so it must be cheap: report on the latest sample, never measure on the spot.
-    """
+    """The part of ``ResourceMonitor`` the API uses (called from Starlette's thread pool: they may block)."""
 
     def get_current_metrics(self) -> Any: ...
 
