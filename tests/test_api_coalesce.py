@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from otel_breakout.api._coalesce import RenderCoalescer
+from otel_breakout.api._coalesce import Coalescer
 
 
 class Renderer:
@@ -18,7 +18,8 @@ class Renderer:
         self.started = 0
         self.lock = threading.Lock()
 
-    def __call__(self, openmetrics: bool, gzipped: bool) -> bytes:
+    def __call__(self, key: tuple[bool, bool]) -> bytes:
+        openmetrics, gzipped = key
         with self.lock:
             self.started += 1
             number = self.started
@@ -30,12 +31,12 @@ class Renderer:
 
 def test_a_burst_shares_renderings_and_nobody_gets_an_older_one() -> None:
     renderer = Renderer()
-    coalescer = RenderCoalescer(renderer)
+    coalescer = Coalescer(renderer)
 
     async def scenario() -> list[tuple[int, bytes]]:
         async def scrape() -> tuple[int, bytes]:
             begun = renderer.started  # renderings begun before this request arrived
-            return begun, await coalescer.render(True, True)
+            return begun, await coalescer.call((True, True))
 
         first = asyncio.ensure_future(scrape())
         await asyncio.sleep(0.01)  # the first rendering is under way
@@ -52,10 +53,10 @@ def test_a_burst_shares_renderings_and_nobody_gets_an_older_one() -> None:
 
 def test_formats_render_separately() -> None:
     renderer = Renderer(seconds=0.01)
-    coalescer = RenderCoalescer(renderer)
+    coalescer = Coalescer(renderer)
 
     async def scenario() -> set[bytes]:
-        bodies = await asyncio.gather(*(coalescer.render(om, gz) for om in (False, True) for gz in (False, True)))
+        bodies = await asyncio.gather(*(coalescer.call((om, gz)) for om in (False, True) for gz in (False, True)))
         return {b.split(b":", 1)[1] for b in bodies}
 
     assert asyncio.run(scenario()) == {b"False:False", b"False:True", b"True:False", b"True:True"}
@@ -63,13 +64,13 @@ def test_formats_render_separately() -> None:
 
 def test_a_hung_up_client_does_not_cancel_the_others() -> None:
     renderer = Renderer()
-    coalescer = RenderCoalescer(renderer)
+    coalescer = Coalescer(renderer)
 
     async def scenario() -> bytes:
-        first = asyncio.ensure_future(coalescer.render(False, False))
+        first = asyncio.ensure_future(coalescer.call((False, False)))
         await asyncio.sleep(0.01)  # rendering 1 is under way; the next two wait for rendering 2
-        leaving = asyncio.ensure_future(coalescer.render(False, False))
-        staying = asyncio.ensure_future(coalescer.render(False, False))
+        leaving = asyncio.ensure_future(coalescer.call((False, False)))
+        staying = asyncio.ensure_future(coalescer.call((False, False)))
         await asyncio.sleep(0.01)
         first.cancel()
         leaving.cancel()
@@ -81,14 +82,14 @@ def test_a_hung_up_client_does_not_cancel_the_others() -> None:
 
 def test_failures_reach_every_waiter_and_the_next_request_retries() -> None:
     renderer = Renderer(fail=True)
-    coalescer = RenderCoalescer(renderer)
+    coalescer = Coalescer(renderer)
 
     async def scenario() -> bytes:
-        results = await asyncio.gather(*(coalescer.render(False, False) for _ in range(5)), return_exceptions=True)
+        results = await asyncio.gather(*(coalescer.call((False, False)) for _ in range(5)), return_exceptions=True)
         assert all(isinstance(r, RuntimeError) for r in results)
         renderer.fail = False
-        return await coalescer.render(False, False)
+        return await coalescer.call((False, False))
 
     assert asyncio.run(scenario()).split(b":")[0] in (b"2", b"3")
     with pytest.raises(RuntimeError):
-        asyncio.run(RenderCoalescer(Renderer(fail=True)).render(True, False))
+        asyncio.run(Coalescer(Renderer(fail=True)).call((True, False)))

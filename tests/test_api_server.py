@@ -163,3 +163,20 @@ def test_ipv6_loopback(capture: TelemetryCapture) -> None:
         assert httpx.get(server.url + "/api/metrics/health").status_code == 200
     finally:
         server.stop()
+
+
+def test_one_snapshot_at_a_time(server: ApiServer, snapshots: SlowSnapshots) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    first: dict[str, int] = {}
+    thread = threading.Thread(
+        target=lambda: first.update(
+            status=httpx.post(server.url + "/api/metrics/snapshot", headers=headers).status_code
+        )
+    )
+    thread.start()
+    assert snapshots.started.wait(5)
+    second = httpx.post(server.url + "/api/metrics/snapshot", headers=headers)
+    thread.join(5)
+    assert first == {"status": 200}
+    assert second.status_code == 429 and second.json()["error"] == "busy"
+    assert second.headers["retry-after"] == "5"

@@ -104,7 +104,6 @@ def create_app(
         tracing = Middleware(
             TracingMiddleware,
             tracer_provider=telemetry.tracer_provider,
-            meter_provider=telemetry.meter_provider,
             routes=routes,
         )
         # Outermost, so that refused requests (401) are traced too.

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from otel_breakout._prometheus import PrometheusPullReader
 from otel_breakout._telemetry import Telemetry
 from otel_breakout.api._auth import TokenCheck
-from otel_breakout.api._coalesce import RenderCoalescer
+from otel_breakout.api._coalesce import Coalescer
 from otel_breakout.api._health import STATUS_CODES, HealthPolicy, assess
 from otel_breakout.api._negotiation import (
     OPENMETRICS_CONTENT_TYPE,
@@ -50,9 +50,9 @@ _BY_PROMETHEUS_NAME = {prometheus_name(spec): spec for spec in CATALOGUE}
 _METRICS_HEADERS = {"Cache-Control": "no-store", "Vary": "Accept, Accept-Encoding"}
 
 
-def _renderer(reader: PrometheusPullReader) -> Callable[[bool, bool], bytes]:
-    def render(openmetrics: bool, gzipped: bool) -> bytes:
-        return reader.render(openmetrics=openmetrics, gzipped=gzipped)
+def _renderer(reader: PrometheusPullReader) -> Callable[[tuple[bool, bool]], bytes]:
+    def render(key: tuple[bool, bool]) -> bytes:
+        return reader.render(openmetrics=key[0], gzipped=key[1])
 
     return render
 
@@ -88,7 +88,8 @@ class Handlers:
     clock: Callable[[], float] = time.time
     started_at: float = field(default=0.0)
     _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
-    _coalescer: tuple[PrometheusPullReader, RenderCoalescer] | None = None
+    _scrapes: tuple[PrometheusPullReader, Coalescer[tuple[bool, bool], bytes]] | None = None
+    _health: Coalescer[None, dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         self.started_at = self.clock()
@@ -102,10 +103,10 @@ class Handlers:
         openmetrics = wants_openmetrics(request.headers.get("accept"))
         gzipped = accepts_gzip(request.headers.get("accept-encoding"))
         # Collection runs instrument callbacks (psutil and the like): it runs in a thread, never on the loop.
-        coalescer = self._coalescer
+        coalescer = self._scrapes
         if coalescer is None or coalescer[0] is not reader:
-            coalescer = self._coalescer = (reader, RenderCoalescer(_renderer(reader)))
-        body = await coalescer[1].render(openmetrics, gzipped)
+            coalescer = self._scrapes = (reader, Coalescer(_renderer(reader)))
+        body = await coalescer[1].call((openmetrics, gzipped))
         headers = {**_METRICS_HEADERS, "Content-Type": OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE}
         if gzipped:
             headers["Content-Encoding"] = "gzip"
@@ -177,12 +178,19 @@ class Handlers:
             }
         )
 
-    def health(self, request: Request) -> Response:
+    async def health(self, request: Request) -> Response:
+        # Load balancers and orchestrators poll this; simultaneous probes share one assessment (in a thread:
+        # the monitor may sample the system on the spot).
+        if self._health is None:
+            self._health = Coalescer(self._assess)
+        body = await self._health.call(None)
+        return JSONResponse(body, STATUS_CODES[body["status"]])
+
+    def _assess(self, _: None) -> dict[str, Any]:
         now = self.clock()
-        body = assess(
+        return assess(
             self.health_policy, self.metrics_logger, self.resource_monitor, now=now, uptime=now - self.started_at
         )
-        return JSONResponse(body, STATUS_CODES[body["status"]])
 
     # --- memory snapshot --------------------------------------------------------------------------
 
