@@ -151,13 +151,14 @@ def _http_rows(quick: bool) -> Iterator[Row]:
         return float(statistics.median(float(getattr(r, field)) for r in runs[key]))
 
     count = f"{total} req, c={CONCURRENCY}, 0 errors"
-    for field in ("p50", "p99"):
+    # The bare route pays no server span; ours does (the OTel ASGI middleware, ~0.3 ms of CPU a request).
+    for field, budget in (("p50", "0 errors; <= 2x"), ("p99", "0 errors; <= 3x")):
         yield Row(
             f"HTTP GET /api/metrics/health {field} ({count}) vs bare Starlette route",
             median("ours_health", field),
             median("bare", field),
             "s",
-            budget="0 errors; <= 2x",
+            budget=budget,
         )
     for field in ("p50", "p99"):
         yield Row(
