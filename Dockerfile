@@ -8,7 +8,7 @@ RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 FROM python:3.12.11-slim-bookworm
 RUN useradd --system --uid 10001 --create-home --home-dir /app bot
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels otel-breakout && rm -rf /wheels
 USER 10001
 WORKDIR /app
 ENV PYTHONUNBUFFERED=1
