@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.metrics.export import CardinalityLimits
 from prometheus_client import CollectorRegistry
 from prometheus_client import generate_latest as generate_text
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
@@ -20,9 +21,9 @@ __all__ = ["PrometheusPullReader"]
 class PrometheusPullReader(PrometheusMetricReader):
     """A pull reader with a private registry and a render lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, cardinality_limits: CardinalityLimits | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        super().__init__(registry=self.registry)
+        super().__init__(registry=self.registry, cardinality_limits=cardinality_limits)
         # The underlying collector keeps collected batches in a shared deque: two concurrent scrapes
         # would steal each other's data, so renders take turns.
         self._render_lock = threading.Lock()
