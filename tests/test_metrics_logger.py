@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.metrics.export import Sum
+from opentelemetry.sdk.metrics.export import NumberDataPoint, Sum
 
-from otel_breakout import Settings
+from otel_breakout import Settings, Telemetry
 from otel_breakout._internal import set_internal_errors_raise
 from otel_breakout.catalogue import ENGINE_STATES, UnknownMetricError
 from otel_breakout.metrics import MetricAttributeError, MetricsLogger, Sample, _instruments, _logger, get_metrics_logger
@@ -280,6 +280,9 @@ def test_in_production_bad_measurements_are_dropped_counted_and_logged(
         cycles.add(-3)
         logger.gauge("breakout.equity").set(float("inf"))
         logger.histogram("breakout.engine.cycle.duration").record("slow")  # type: ignore[arg-type]  # on purpose
+        logger.end_cycle(-1.0)
+        logger.scan([("universe",)])  # type: ignore[list-item]  # on purpose
+        logger.scan(None)  # type: ignore[arg-type]  # on purpose
         logger.set_state("PAUSED")
         logger.update_equity("lots")  # type: ignore[arg-type]  # on purpose
         logger.trade_closed("momentum", None)  # type: ignore[arg-type]  # on purpose
@@ -288,13 +291,14 @@ def test_in_production_bad_measurements_are_dropped_counted_and_logged(
         key(metric="breakout.signals", cause="bad_attributes"): 1.0,
         key(metric="breakout.engine.cycles", cause="bad_value"): 1.0,
         key(metric="breakout.equity", cause="bad_value"): 2.0,
-        key(metric="breakout.engine.cycle.duration", cause="bad_value"): 1.0,
+        key(metric="breakout.engine.cycle.duration", cause="bad_value"): 2.0,
         key(metric="breakout.engine.state", cause="bad_attributes"): 1.0,
         key(metric="breakout.trades.closed", cause="bad_value"): 1.0,
+        key(metric="breakout.scanner.candidates", cause="bad_value"): 2.0,
     }
-    assert capture.metric_points("breakout.engine.cycles") == {key(): 0.0}
     assert "the bot keeps running" in caplog.text
-    assert logger.summary()["dropped"] == 9.0
+    assert logger.summary()["dropped"] == 12.0
+    assert capture.metric_points("breakout.engine.cycles") == {key(): 0.0}  # the bad cycle was not booked
 
 
 # --- the window, series, summary -------------------------------------------------------------------
@@ -348,6 +352,11 @@ def test_seed_names_are_accepted(capture: TelemetryCapture, logger: MetricsLogge
     logger.record("engine_cycle_time", 0.25)
     logger.record("scanner_symbols_scanned", 40)
     assert capture.metric_points("breakout.scanner.symbols.scanned") == {key(): 40.0}
+    # A cycle duration means a cycle ended, so the seed's way of timing cycles keeps every engine metric right.
+    assert capture.metric_points("breakout.engine.cycles") == {key(): 1.0}
+    assert logger.last_cycle_age() is not None and logger.cycles_since_signal == 1
+    with pytest.raises(MetricAttributeError, match="takes no attributes"):
+        logger.record("engine_cycle_time", 0.1, engine="main")
     assert logger.series("engine_cycle_time") == logger.series("breakout.engine.cycle.duration")
     assert [s.value for s in logger.series("engine_cycle_time")] == [0.25]
 
@@ -371,7 +380,7 @@ def test_cycle_timer_as_context_manager_and_decorator(capture: TelemetryCapture,
     assert one_cycle.__name__ == "one_cycle"
     with pytest.raises(RuntimeError):
         failing_cycle()  # a failed cycle still took time and still counts
-    timer = logger.timer()
+    timer = logger.timer("breakout.engine.cycle.duration")  # the bare histogram: no cycle bookkeeping
     with timer, timer:  # nesting keeps one start per level
         pass
     point = capture.metric_points("breakout.engine.cycle.duration")[key()]
@@ -470,8 +479,30 @@ def test_get_metrics_logger_is_one_per_process() -> None:
     try:
         first = get_metrics_logger()
         assert get_metrics_logger() is first
+        with pytest.raises(RuntimeError, match=r"reuse it \(get_metrics_logger\(\)\)"):
+            MetricsLogger()
     finally:
         _logger._reset_for_tests()
+
+
+def test_one_logger_per_meter_provider(capture: TelemetryCapture, logger: MetricsLogger) -> None:
+    # The SDK would hand a second logger the first one's instruments without its callbacks: silence.
+    with pytest.raises(RuntimeError, match="already reports on this meter provider"):
+        MetricsLogger(capture.telemetry)
+    other = MetricsLogger(meter=capture.telemetry.get_meter("my_bot.second_engine"))
+    other.record("breakout.engine.cycles", 2)
+    logger.record("breakout.engine.cycles", 1)
+    data = capture.metric_reader.get_metrics_data()
+    assert data is not None
+    cycles = []
+    for resource_metrics in data.resource_metrics:
+        for scope in resource_metrics.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == "breakout.engine.cycles":
+                    point = metric.data.data_points[0]
+                    assert isinstance(point, NumberDataPoint)
+                    cycles.append((scope.scope.name, point.value))
+    assert sorted(cycles) == [("my_bot.second_engine", 2.0), ("otel_breakout", 1.0)]
 
 
 @pytest.mark.slow
@@ -514,3 +545,16 @@ def test_works_under_stock_opentelemetry_instrument(tmp_path: Path) -> None:
     assert metrics["breakout.signals"]["data"]["data_points"][0]["value"] == 1
     states = {p["attributes"]["state"]: p["value"] for p in metrics["breakout.engine.state"]["data"]["data_points"]}
     assert states == {"IDLE": 0, "SCANNING": 1, "SIGNAL_WAIT": 0, "MANAGING": 0}
+
+
+def test_disabled_sdk_still_keeps_windows_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_instruments, "PENDING_LIMIT", 100)
+    telemetry = Telemetry.create(Settings.from_env({"OTEL_SDK_DISABLED": "true"}))
+    logger = MetricsLogger(telemetry)
+    for _ in range(300):
+        logger.end_cycle(0.01)
+    logger.signal("momentum")
+    summary = logger.summary()
+    assert summary["engine"]["cycles"] == 300.0 and summary["trading"]["signals"] == {"momentum": 1.0}
+    # Nobody ever collects from a no-op provider: the histogram queue stops at its bound.
+    assert len(logger._instrument("breakout.engine.cycle.duration")._pending) == 100

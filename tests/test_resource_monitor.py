@@ -13,7 +13,14 @@ import psutil
 import pytest
 
 from otel_breakout import Settings
-from otel_breakout.metrics import OptimizationAction, ResourceLimits, ResourceMetrics, ResourceMonitor
+from otel_breakout.metrics import (
+    OptimizationAction,
+    ResourceLimits,
+    ResourceMetrics,
+    ResourceMonitor,
+    _monitor,
+    get_resource_monitor,
+)
 from otel_breakout.metrics._monitor import critical_at
 from otel_breakout.testing import TelemetryCapture, capture_telemetry
 
@@ -213,6 +220,7 @@ def test_disk_limit_cleans_the_log_dir_only(capture: TelemetryCapture, tmp_path:
     assert action.action_type == "log_cleanup" and action.executed
     assert action.details["deleted"] == 2 and action.details["freed_bytes"] == 200
     assert sorted(p.name for p in logs.iterdir()) == ["app.log", "notes.txt"]
+    assert capture.metric_points("breakout.resource.actions") == {frozenset({("action", "log_cleanup")}): 1}
     issue = monitor.get_health_status()["issues"][0]
     assert issue["check"] == "disk_usage_percent" and issue["limit"] == 1.0
 
@@ -323,3 +331,18 @@ def test_critical_levels() -> None:
 def test_bad_configuration_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown action"):
         ResourceMonitor(capture_telemetry().telemetry, cooldowns={"reboot": 1})
+
+
+def test_one_monitor_per_meter_provider(capture: TelemetryCapture) -> None:
+    ResourceMonitor(capture.telemetry)
+    with pytest.raises(RuntimeError, match="already reports"):
+        ResourceMonitor(capture.telemetry)
+
+
+def test_get_resource_monitor_is_one_per_process() -> None:
+    _monitor._reset_for_tests()
+    try:
+        first = get_resource_monitor()
+        assert get_resource_monitor() is first and not first.running
+    finally:
+        _monitor._reset_for_tests()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
@@ -27,7 +28,9 @@ from opentelemetry.util.types import Attributes
 from otel_breakout.catalogue import MetricSpec, bucket_boundaries
 
 __all__ = [
+    "FOLD_AT",
     "OVERFLOW",
+    "PENDING_LIMIT",
     "BoundCounter",
     "BoundGauge",
     "BoundHistogram",
@@ -35,16 +38,50 @@ __all__ = [
     "Instrument",
     "MetricAttributeError",
     "SymbolPolicy",
+    "claim_instruments",
+    "release_instruments",
 ]
 
 _INF = float("inf")
 _now = time.time
 # Measurements waiting for the next collection, per histogram; past this they are recorded directly.
 PENDING_LIMIT = 4096
+# Counter increments waiting to be folded into the total; past this the adding thread folds them.
+FOLD_AT = 1024
 OVERFLOW = MappingProxyType({"otel.metric.overflow": "true"})
 _OVERFLOW_OTEL: Attributes = {"otel.metric.overflow": True}
 
 Reject = Callable[[str, BaseException], None]
+
+
+_claims: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_claims_lock = threading.Lock()
+
+
+def claim_instruments(owner: Any, component: str) -> None:
+    """Refuse a second ``component`` on one meter provider (or meter).
+
+    The SDK hands a second registration of the same observable instrument the first one, without its
+    callbacks, so a second MetricsLogger on one provider would silently report nothing.
+    """
+    with _claims_lock:
+        try:
+            claimed = _claims.setdefault(owner, set())
+        except TypeError:  # not weak-referenceable: nothing to check against
+            return
+        if component in claimed:
+            raise RuntimeError(
+                f"a {component} already reports on this meter provider, and a second one would report nothing; "
+                f"reuse it (get_{'metrics_logger' if component == 'MetricsLogger' else 'resource_monitor'}()) "
+                "or pass a meter with another instrumentation scope"
+            )
+        claimed.add(component)
+
+
+def release_instruments(owner: Any, component: str) -> None:
+    """Forget a claim (tests that reset the process-wide logger)."""
+    with _claims_lock:
+        _claims.get(owner, set()).discard(component)
 
 
 class MetricAttributeError(ValueError):
@@ -94,12 +131,15 @@ class _Bound:
 class BoundCounter(_Bound):
     """A monotonic counter for one attribute set: ``add(value=1)``, never raises into the caller."""
 
-    __slots__ = ("_lock", "total")
+    __slots__ = ("_fold_lock", "_folded", "_pending")
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self._lock = threading.Lock()
-        self.total = 0.0
+        # `total += v` is a read-modify-write that threads could interleave. Instead of a lock per add,
+        # increments go to a deque (append is atomic) and are folded into the total when it is read.
+        self._pending: deque[float] = deque()
+        self._folded = 0.0
+        self._fold_lock = threading.Lock()
 
     def add(self, value: float = 1.0) -> None:
         try:
@@ -107,12 +147,32 @@ class BoundCounter(_Bound):
             # Also rejects NaN, which would poison the cumulative total for good.
             if not 0.0 <= v < _INF:
                 raise ValueError(f"{self._name} is a counter: increments must be finite and >= 0, got {value!r}")
-            # `self.total += v` is a read-modify-write that threads could interleave; the lock keeps every add.
-            with self._lock:
-                self.total += v
+            pending = self._pending
+            pending.append(v)
+            if len(pending) > FOLD_AT:
+                self._fold()
             self._window.append((_now(), v, self.attributes))
         except Exception as exc:
             self._reject(self._name, exc)
+
+    def _fold(self) -> float:
+        with self._fold_lock:
+            pop = self._pending.popleft
+            total = self._folded
+            try:
+                while True:
+                    total += pop()
+            except IndexError:
+                pass
+            self._folded = total
+            return total
+
+    @property
+    def total(self) -> float:
+        """The cumulative value (every add so far)."""
+        return self._fold()
+
+    apply = add  # the kind's one operation, under one name for the generic record() path
 
 
 class BoundUpDownCounter(BoundCounter):
@@ -125,11 +185,15 @@ class BoundUpDownCounter(BoundCounter):
             v = float(value)
             if not -_INF < v < _INF:
                 raise ValueError(f"{self._name}: increments must be finite, got {value!r}")
-            with self._lock:
-                self.total += v
+            pending = self._pending
+            pending.append(v)
+            if len(pending) > FOLD_AT:
+                self._fold()
             self._window.append((_now(), v, self.attributes))
         except Exception as exc:
             self._reject(self._name, exc)
+
+    apply = add
 
 
 class BoundGauge(_Bound):
@@ -151,6 +215,8 @@ class BoundGauge(_Bound):
         except Exception as exc:
             self._reject(self._name, exc)
 
+    apply = set
+
 
 class BoundHistogram(_Bound):
     """A histogram for one attribute set: ``record(value)`` with a finite value >= 0."""
@@ -170,6 +236,8 @@ class BoundHistogram(_Bound):
             self._window.append((_now(), v, self.attributes))
         except Exception as exc:
             self._reject(self._name, exc)
+
+    apply = record
 
 
 class BoundSignedHistogram(BoundHistogram):
@@ -196,6 +264,8 @@ class BoundSignedHistogram(BoundHistogram):
             self._window.append((_now(), v, attributes))
         except Exception as exc:
             self._reject(self._name, exc)
+
+    apply = record
 
 
 AnyBound = BoundCounter | BoundGauge | BoundHistogram
@@ -244,14 +314,6 @@ class Instrument:
         self._allowed = frozenset(spec.attributes) | frozenset(spec.optional_attributes)
         self._pending: deque[tuple[float, Attributes, Context]] = deque()
         self._histogram: Histogram | None = None
-        # The kind's one operation, chosen once: add to a counter, set a gauge, record into a histogram.
-        ops: dict[str, Callable[[Any, float], None]] = {
-            "counter": BoundCounter.add,
-            "updown_counter": BoundUpDownCounter.add,
-            "gauge": BoundGauge.set,
-            "histogram": BoundSignedHistogram.record if spec.signed else BoundHistogram.record,
-        }
-        self._op = ops[spec.kind]
         if spec.kind == "histogram":
             self._histogram = meter.create_histogram(
                 spec.name,
@@ -339,8 +401,8 @@ class Instrument:
 
     # --- the generic record() path ---------------------------------------------------------------
 
-    def record(self, value: float, attributes: dict[str, object]) -> None:
-        """Apply ``value`` to the cell for ``attributes`` (raises on bad attributes: the caller guards)."""
+    def record(self, value: float, attributes: dict[str, object]) -> AnyBound:
+        """Apply ``value`` to the cell for ``attributes`` and return the cell (raises on bad attributes)."""
         key = tuple(attributes.items())
         try:
             cell = self._by_raw.get(key)
@@ -351,7 +413,8 @@ class Instrument:
             # Bounded: callers passing ever-new raw sets (folded into overflow) take the slow path.
             if len(self._by_raw) < 4 * self._limit:
                 self._by_raw[key] = cell
-        self._op(cell, value)
+        cell.apply(value)
+        return cell
 
     # --- collection ---------------------------------------------------------------------------------
 

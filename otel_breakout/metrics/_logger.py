@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,6 +27,8 @@ from otel_breakout.metrics._instruments import (
     Instrument,
     MetricAttributeError,
     SymbolPolicy,
+    claim_instruments,
+    release_instruments,
 )
 from otel_breakout.metrics._summary import summarize
 from otel_breakout.metrics._timer import Timer
@@ -34,9 +36,10 @@ from otel_breakout.metrics._window import Sample
 
 __all__ = ["MetricsLogger", "get_metrics_logger"]
 
-_logger = logging.getLogger("otel_breakout.metrics")
 _GROUPS = ("engine", "scanner", "trading", "self")
 _STATE = "breakout.engine.state"
+_CYCLE = "breakout.engine.cycle.duration"
+_FAST_LIMIT = 20_000
 
 
 def _cause(exc: BaseException) -> str:
@@ -67,17 +70,23 @@ class MetricsLogger:
         meter: Meter | None = None,
         engine_states: Sequence[str] = ENGINE_STATES,
     ) -> None:
-        telemetry = telemetry if telemetry is not None else (get_telemetry() if meter is None else None)
-        if meter is None:
-            # Without a Telemetry the global provider is used: the one `opentelemetry-instrument` installed,
-            # or the API's proxy, which switches to the real provider whenever one is set.
-            meter = telemetry.get_meter() if telemetry else metrics.get_meter(INSTRUMENTATION_SCOPE, __version__)
-        if settings is None:
-            settings = telemetry.settings if telemetry is not None else Settings.from_env()
-        self.settings = settings
         self.engine_states = tuple(engine_states)
         if not self.engine_states or len(set(self.engine_states)) != len(self.engine_states):
             raise ValueError("engine_states must be distinct, non-empty state names")
+        telemetry = telemetry if telemetry is not None else (get_telemetry() if meter is None else None)
+        if meter is not None:
+            claim_instruments(meter, "MetricsLogger")
+        elif telemetry is not None:
+            claim_instruments(telemetry.meter_provider, "MetricsLogger")
+            meter = telemetry.get_meter()
+        else:
+            # Without a Telemetry the global provider is used: the one `opentelemetry-instrument` installed,
+            # or the API's proxy, which switches to the real provider whenever one is set.
+            claim_instruments(metrics.get_meter_provider(), "MetricsLogger")
+            meter = metrics.get_meter(INSTRUMENTATION_SCOPE, __version__)
+        if settings is None:
+            settings = telemetry.settings if telemetry is not None else Settings.from_env()
+        self.settings = settings
         symbols = SymbolPolicy(settings.metrics.symbol_attribute, settings.metrics.symbol_limit)
         self._instruments: dict[str, Instrument] = {}
         self._histograms: list[Instrument] = []
@@ -100,15 +109,18 @@ class MetricsLogger:
         for alias, name in SEED_ALIASES.items():
             self._instruments[alias] = self._instruments[name]
         self._names = [spec.name for spec in CATALOGUE if spec.name in self._instruments]
-        # One dict lookup on the hot path: name (or seed alias) -> the function that applies a measurement.
-        self._recorders: dict[str, Callable[[float, dict[str, object]], None]] = {
+        # The hot path is one dict lookup: (name, *attributes as given) -> the cell they resolved to. Misses
+        # go through the name's recorder, which validates, and the cell found is cached (bounded).
+        self._fast: dict[tuple[object, ...], AnyBound] = {}
+        self._recorders: dict[str, Callable[[float, dict[str, object]], AnyBound | None]] = {
             name: instrument.record for name, instrument in self._instruments.items()
         }
         self._recorders[_STATE] = self._record_state
-        meter.create_observable_gauge(
-            _STATE, [self._observe_state], get_spec(_STATE).unit, get_spec(_STATE).description
-        )
-
+        # A cycle's duration means a cycle ended: the seed's record("engine_cycle_time", dt) keeps
+        # cycles, last-cycle age and cycles-since-signal right too.
+        for name, instrument in self._instruments.items():
+            if instrument.spec.name == _CYCLE:
+                self._recorders[name] = self._record_cycle
         # Engine bookkeeping, pre-bound so that each helper is a few attribute stores.
         self._lock = threading.Lock()
         self._state: str | None = None
@@ -122,7 +134,7 @@ class MetricsLogger:
             for b in self.engine_states
             if a != b
         }
-        self._cycle_duration = self.histogram("breakout.engine.cycle.duration")
+        self._cycle_duration = self.histogram(_CYCLE)
         self._cycles = self.counter("breakout.engine.cycles")
         self._last_cycle = self.gauge("breakout.engine.last_cycle.timestamp")
         self._since_signal = self.gauge("breakout.engine.cycles_since_signal")
@@ -133,19 +145,37 @@ class MetricsLogger:
         self._cycles_since_signal = 0
         self._last_cycle_ts: float | None = None
         self._peak_equity: float | None = None
-        self._stages: dict[str, BoundGauge] = {}
+        self._stages: dict[object, BoundGauge] = {}
+        state = get_spec(_STATE)
+        meter.create_observable_gauge(_STATE, [self._observe_state], state.unit, state.description)
 
     # --- the seed API -----------------------------------------------------------------------------
 
     def record(self, name: str, value: float, **attributes: object) -> None:
         """Record ``value`` for catalogue metric ``name``: add (counters), set (gauges) or observe (histograms)."""
         try:
+            key = (name, *attributes.items())
+            try:
+                cell = self._fast.get(key)
+            except TypeError:  # an unhashable attribute value: the slow path says what is wrong
+                cell = None
+                key = ()
+            if cell is not None:
+                cell.apply(value)
+                return
             recorder = self._recorders.get(name)
             if recorder is None:
                 raise self._unknown(name)
-            recorder(value, attributes)
+            cell = recorder(value, attributes)
+            if cell is not None and key and len(self._fast) < _FAST_LIMIT:
+                self._fast[key] = cell
         except Exception as exc:
             self._reject(name, exc)
+
+    def _record_cycle(self, value: float, attributes: dict[str, object]) -> None:
+        if attributes:
+            raise MetricAttributeError(f"{_CYCLE} takes no attributes")
+        self.end_cycle(value)
 
     def _record_state(self, value: float, attributes: dict[str, object]) -> None:
         state = attributes.get("state")
@@ -206,8 +236,11 @@ class MetricsLogger:
         assert isinstance(cell, BoundHistogram)
         return cell
 
-    def timer(self, name: str = "breakout.engine.cycle.duration", **attributes: object) -> Timer:
-        """A context manager and decorator recording elapsed seconds into a histogram measured in ``s``."""
+    def timer(self, name: str, **attributes: object) -> Timer:
+        """A context manager and decorator recording elapsed seconds into a histogram measured in ``s``.
+
+        For engine cycles use :meth:`cycle`, which also books the cycle count and timestamps.
+        """
         histogram = self.histogram(name, **attributes)
         unit = self._instruments[name].spec.unit
         if unit != "s":
@@ -252,7 +285,14 @@ class MetricsLogger:
 
     def end_cycle(self, duration_s: float, *, now: float | None = None) -> None:
         """Book a finished cycle: duration, count, last-cycle timestamp and cycles since the last signal."""
-        self._cycle_duration.record(duration_s)
+        try:
+            duration = float(duration_s)
+            if not 0.0 <= duration < math.inf:
+                raise ValueError(f"a cycle duration must be finite and >= 0 seconds, got {duration_s!r}")
+        except Exception as exc:
+            self._reject(_CYCLE, exc)
+            return
+        self._cycle_duration.record(duration)
         self._cycles.add(1.0)
         ts = time.time() if now is None else now
         with self._lock:
@@ -281,11 +321,15 @@ class MetricsLogger:
 
         Stages seen in earlier scans but missing from this one drop to 0 (the scan stopped before them).
         """
-        stages = list(funnel.items() if isinstance(funnel, Mapping) else funnel)
-        if scanned is None:
-            scanned = stages[0][1] if stages else 0
-        self._scanned.add(scanned)
-        seen = set()
+        try:
+            stages = list(funnel.items() if isinstance(funnel, Mapping) else funnel)
+            if any(len(stage) != 2 for stage in stages):
+                raise ValueError("a funnel is (stage, remaining) pairs or a {stage: remaining} mapping")
+        except Exception as exc:
+            self._reject("breakout.scanner.candidates", exc)
+            return
+        self._scanned.add(stages[0][1] if scanned is None and stages else scanned or 0)
+        seen: set[object] = set()
         for stage, remaining in stages:
             gauge = self._stages.get(stage)
             if gauge is None:
@@ -399,7 +443,9 @@ def get_metrics_logger() -> MetricsLogger:
     return _global
 
 
-def _reset_for_tests(factory: Callable[[], MetricsLogger] | None = None) -> None:
+def _reset_for_tests() -> None:
+    """Forget the process-wide logger (its instruments stay registered on the provider it used)."""
     global _global
     with _global_lock:
-        _global = None if factory is None else factory()
+        _global = None
+        release_instruments(metrics.get_meter_provider(), "MetricsLogger")

@@ -13,11 +13,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from typing import Any, cast
 
+from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Counter, Meter, Observation
 
 from otel_breakout._internal import handle_internal_errors, internal_errors_raise, log_internal_error
 from otel_breakout._settings import ResourceSettings, Settings
-from otel_breakout._telemetry import Telemetry, get_telemetry
+from otel_breakout._telemetry import INSTRUMENTATION_SCOPE, Telemetry, get_telemetry
+from otel_breakout._version import __version__
 from otel_breakout.catalogue import create_instrument, get_spec
 from otel_breakout.metrics._actions import (
     PRIORITIES,
@@ -26,6 +28,7 @@ from otel_breakout.metrics._actions import (
     thread_report,
     validate_patterns,
 )
+from otel_breakout.metrics._instruments import claim_instruments, release_instruments
 from otel_breakout.metrics._resources import MIB, ResourceLimits, ResourceMetrics, ResourceSampler, mount_point
 
 __all__ = ["ResourceMonitor", "get_resource_monitor"]
@@ -109,8 +112,14 @@ class ResourceMonitor:
         self.last_optimization: float | None = None
         self._ceilings = {"cpu_percent": 100.0, "memory_percent": 100.0, "disk_usage_percent": 100.0,
                           "open_files": _open_files_ceiling()}  # fmt: skip
-        if meter is None:
-            meter = telemetry.get_meter() if telemetry is not None else _global_meter()
+        if meter is not None:
+            claim_instruments(meter, "ResourceMonitor")
+        elif telemetry is not None:
+            claim_instruments(telemetry.meter_provider, "ResourceMonitor")
+            meter = telemetry.get_meter()
+        else:
+            claim_instruments(metrics.get_meter_provider(), "ResourceMonitor")
+            meter = metrics.get_meter(INSTRUMENTATION_SCOPE, __version__)
         self._action_counter = cast(Counter, create_instrument(meter, "breakout.resource.actions"))
         self._register_instruments(meter, mount_point(config.disk_path))
 
@@ -377,15 +386,6 @@ class ResourceMonitor:
         )
 
 
-def _global_meter() -> Meter:
-    from opentelemetry import metrics
-
-    from otel_breakout._telemetry import INSTRUMENTATION_SCOPE
-    from otel_breakout._version import __version__
-
-    return metrics.get_meter(INSTRUMENTATION_SCOPE, __version__)
-
-
 _global: ResourceMonitor | None = None
 _global_lock = threading.Lock()
 
@@ -398,3 +398,13 @@ def get_resource_monitor() -> ResourceMonitor:
             if _global is None:
                 _global = ResourceMonitor()
     return _global
+
+
+def _reset_for_tests() -> None:
+    """Forget the process-wide monitor, stopping it first."""
+    global _global
+    with _global_lock:
+        if _global is not None:
+            _global.stop()
+        _global = None
+        release_instruments(metrics.get_meter_provider(), "ResourceMonitor")

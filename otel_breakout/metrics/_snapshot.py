@@ -5,8 +5,9 @@ method that user code could override (only type names, ``len``/``sys.getsizeof``
 containers, and code-object attributes of frames and functions), so it cannot run user code, take a
 user lock or deadlock; every section is guarded, so a failure becomes an ``"error"`` entry instead of an
 exception; and the work is bounded by ``top`` and a time budget (sections cut short say ``"truncated"``).
-Cost: one pass over ``gc.get_objects()`` (about 0.1-0.3 s per million objects here) plus one heap scan per
-referrer step; ``tracemalloc.take_snapshot()`` when tracing is on (proportional to the traced blocks).
+Cost: a few C-speed passes over ``gc.get_objects()`` (about 0.5 s per million tracked objects on the
+shared benchmark machine) plus one heap scan per level of each referrer search; with tracemalloc on,
+``tracemalloc.take_snapshot()`` as well, and every allocation is traced, which slows the passes ~10x.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ import time
 import tracemalloc
 import types
 from collections import Counter, deque
+from collections.abc import Iterable, Iterator, Sized
 from datetime import datetime
+from itertools import compress
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import psutil
@@ -131,48 +134,41 @@ def _tracemalloc_section(top: int) -> dict[str, Any]:
     }
 
 
+def _type_ids(objects: Iterable[object]) -> Iterator[int]:
+    # id(type(o)) for each object, at C speed: no Python frame per object, and no hashing of classes
+    # (a metaclass's __hash__ would be user code).
+    return map(id, map(type, objects))
+
+
 def _heap_sections(top: int, depth: int, chains_for: int, budget: _Budget) -> dict[str, Any]:
-    # Keyed by id(type): hashing a class could call a metaclass's __hash__.
-    counts: Counter[int] = Counter()
-    sizes: Counter[int] = Counter()
-    classes: dict[int, type] = {}
-    samples: dict[int, object] = {}
-    largest: list[tuple[int, int, object]] = []
     objects = gc.get_objects()
     total = len(objects)
-    for index, obj in enumerate(objects):
-        if index % 20_000 == 0 and budget.over("objects_by_type"):
-            break
-        cls = type(obj)
-        key = id(cls)
-        counts[key] += 1
-        classes[key] = cls
-        samples[key] = obj  # the last one seen: often the newest, the likeliest to be a leak
-        if key in _CONTAINERS:
-            sizes[key] += sys.getsizeof(obj)
-            size = len(obj)  # exact built-in containers only: C code, no user __len__
-            entry = (size, index, obj)
-            if len(largest) < top:
-                heapq.heappush(largest, entry)
-            elif size > largest[0][0]:
-                heapq.heapreplace(largest, entry)
-    # Drop the big list before any referrer search, or it would be every object's first referrer.
-    del objects
-    by_type = [
-        {"type": _type_name(classes[key]), "count": count, **({"size_bytes": sizes[key]} if key in sizes else {})}
-        for key, count in counts.most_common(top)
-    ]
-    containers = sorted(largest, key=lambda e: -e[0])
-    largest_out = [{**_describe(obj), "size_bytes": sys.getsizeof(obj)} for _, _, obj in containers]
-    # Chains for the most numerous types defined outside the interpreter: that is where leaks show.
+    counts = Counter(_type_ids(objects))
+    classes: dict[int, type] = dict(zip(_type_ids(objects), map(type, objects), strict=True))
+    by_type = [{"type": _type_name(classes[key]), "count": count} for key, count in counts.most_common(top)]
+    largest: list[Sized] = []
+    if not budget.over("largest_containers"):
+        containers = cast(list[Sized], list(compress(objects, map(_CONTAINERS.__contains__, _type_ids(objects)))))
+        largest = heapq.nlargest(top, containers, key=len)  # exact built-in containers: C-level len
+        del containers
+    # One instance of each type to trace. gc.get_objects() lists the youngest generation first, so the
+    # first instance found is a recent one: the likeliest to be part of a leak.
     candidates = [key for key, _ in counts.most_common() if not _module_of(classes[key]).startswith(_MACHINERY)]
-    ignore = {id(samples), id(largest), id(containers), id(counts), id(sizes), id(classes)}
-    chains: list[dict[str, Any]] = []
+    samples: dict[int, object] = {}
     for key in candidates[:chains_for]:
         if budget.over("referrers"):
             break
+        samples[key] = next(compress(objects, map(key.__eq__, _type_ids(objects))))
+    # Drop the big list before any referrer search, or it would be every object's first referrer.
+    del objects
+    largest_out = [{**_describe(obj), "size_bytes": sys.getsizeof(obj)} for obj in largest]
+    ignore = {id(samples), id(largest), id(counts), id(classes)}
+    chains: list[dict[str, Any]] = []
+    for key, sample in samples.items():
+        if budget.over("referrers"):
+            break
         chains.append({"type": _type_name(classes[key]), "count": counts[key],
-                       "chain": _chain(samples[key], depth, ignore, budget)})  # fmt: skip
+                       "chain": _chain(sample, depth, ignore, budget)})  # fmt: skip
     return {
         "objects": {"tracked": total, "by_type": by_type},
         "largest_containers": largest_out,
@@ -180,46 +176,50 @@ def _heap_sections(top: int, depth: int, chains_for: int, budget: _Budget) -> di
     }
 
 
+_FRONTIER = 64  # objects searched per level of the referrer search
+
+
 def _chain(start: object, depth: int, ignore: set[int], budget: _Budget) -> list[dict[str, Any]]:
-    """Who keeps ``start`` alive: a breadth-first search up the referrers for a module (a global),
-    at most ``depth`` steps; without one, the first chain found. Each step is one heap scan, so the
-    search expands at most a few dozen objects.
+    """Who keeps ``start`` alive: a breadth-first search up the referrers for a module (a global), at most
+    ``depth`` levels; without one, the longest chain found. One heap scan per level (``get_referrers``
+    takes the whole frontier at once), at most ``_FRONTIER`` objects per level.
     """
     own_code = {_heap_sections.__code__, _chain.__code__, take_memory_snapshot.__code__}
-    # Only `nodes` holds references (parents and the queue hold indices), so it is the one list to ignore.
+    # Only `nodes` and the frontier hold references (parents hold indices), and both are ignored.
     nodes: list[object] = [start]
     parents: list[int] = [-1]
-    levels: list[int] = [0]
     seen = {id(start)}
-    ignore = ignore | {id(nodes)}
-    found = -1
-    fallback = -1
-    queue = deque([0])
-    expansions = 0
-    while queue and found < 0 and expansions < 40 and not budget.over("referrers"):
-        index = queue.popleft()
-        if levels[index] >= depth:
-            continue
-        expansions += 1
-        fanout = 0
-        for ref in gc.get_referrers(nodes[index]):
-            if id(ref) in ignore or id(ref) in seen:
+    frontier = [0]
+    found = fallback = -1
+    for _ in range(depth):
+        if not frontier or budget.over("referrers"):
+            break
+        targets = tuple(nodes[i] for i in frontier)
+        by_id = {id(nodes[i]): i for i in frontier}
+        skip = ignore | {id(nodes), id(targets), id(frontier), id(by_id)}
+        following: list[int] = []
+        for ref in gc.get_referrers(*targets):
+            if id(ref) in skip or id(ref) in seen:
                 continue
             if type(ref) is types.FrameType and ref.f_code in own_code:
                 continue
+            parent = next((by_id[id(o)] for o in gc.get_referents(ref) if id(o) in by_id), None)
+            if parent is None:
+                continue
             seen.add(id(ref))
             nodes.append(ref)
-            parents.append(index)
-            levels.append(levels[index] + 1)
+            parents.append(parent)
             child = len(nodes) - 1
             if type(ref) is types.ModuleType:
                 found = child
                 break
-            if fallback < 0 or levels[child] > levels[fallback]:
-                fallback = child
-            if fanout < 8:
-                queue.append(child)
-                fanout += 1
+            fallback = child
+            if len(following) < _FRONTIER:
+                following.append(child)
+        del targets
+        if found >= 0:
+            break
+        frontier = following
     end = found if found >= 0 else fallback
     chain: list[dict[str, Any]] = []
     while end > 0:
