@@ -18,6 +18,7 @@ from otel_breakout.catalogue import (
     bucket_boundaries,
     create_instrument,
     get_spec,
+    names_in,
     prometheus_name,
 )
 from otel_breakout.metrics import MetricsLogger, ResourceMonitor
@@ -117,6 +118,9 @@ def test_issue_metrics_are_all_there() -> None:
         "system.filesystem.utilization",
     } <= names
     assert get_spec("breakout.engine.state").allowed_values("state") == ENGINE_STATES
+    assert names_in("engine")[0] == "breakout.engine.cycle.duration"
+    assert set(names_in("diag")) == {s.name for s in CATALOGUE if s.name.startswith("breakout.diag.")}
+    assert sum(len(names_in(group)) for group in GROUPS) == len(CATALOGUE)
     for spec in CATALOGUE:
         if spec.group in ("engine", "scanner", "trading"):
             assert "symbol" not in spec.attributes, f"{spec.name}: symbol must stay opt-in"

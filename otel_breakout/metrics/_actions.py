@@ -22,6 +22,8 @@ __all__ = ["PRIORITIES", "CleanupResult", "OptimizationAction", "clean_log_dir",
 # Lower runs first: freeing memory in place is cheapest, deleting files is irreversible, a warning is last.
 PRIORITIES = {"gc": 1, "cache_clear": 2, "log_cleanup": 3, "thread_warning": 4}
 _MAX_DEPTH = 8
+# Entries looked at per clean-up: a runaway directory must not keep the monitor thread busy for minutes.
+_MAX_ENTRIES = 100_000
 _FD_SUPPORT = (
     hasattr(os, "O_NOFOLLOW")
     and hasattr(os, "O_DIRECTORY")
@@ -49,6 +51,7 @@ class CleanupResult:
     freed_bytes: int = 0
     skipped_links: int = 0
     errors: int = 0
+    scanned: int = 0
 
 
 def validate_patterns(patterns: Sequence[str]) -> tuple[str, ...]:
@@ -77,7 +80,7 @@ def clean_log_dir(
     if os.path.dirname(root) == root:
         raise ValueError(f"refusing to clean up the filesystem root {root!r}")
     cutoff = (time.time() if now is None else now) - max_age_s
-    counts = {"deleted": 0, "freed_bytes": 0, "skipped_links": 0, "errors": 0}
+    counts = {"deleted": 0, "freed_bytes": 0, "skipped_links": 0, "errors": 0, "scanned": 0}
     if _FD_SUPPORT:
         fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         try:
@@ -97,6 +100,9 @@ def _clean_fd(dir_fd: int, patterns: tuple[str, ...], cutoff: float, counts: dic
     with os.scandir(dir_fd) as entries:
         names = [entry.name for entry in entries]
     for name in names:
+        counts["scanned"] += 1
+        if counts["scanned"] > _MAX_ENTRIES:
+            return
         try:
             info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             if stat.S_ISLNK(info.st_mode):
@@ -124,6 +130,9 @@ def _clean_paths(
         if current[len(root) :].count(os.sep) >= _MAX_DEPTH:
             dirs[:] = []
         for name in files:
+            counts["scanned"] += 1
+            if counts["scanned"] > _MAX_ENTRIES:
+                return
             path = os.path.join(current, name)
             try:
                 info = os.lstat(path)

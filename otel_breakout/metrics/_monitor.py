@@ -104,6 +104,7 @@ class ResourceMonitor:
         self._last_run: dict[str, float] = {}
         self._caches: dict[str, Callable[[], object]] = {}
         self._lock = threading.Lock()
+        self._optimize_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._hooked = False
@@ -289,13 +290,15 @@ class ResourceMonitor:
         if "log_cleanup" in wanted and not self.config.log_dir:
             wanted.discard("log_cleanup")
         done: list[OptimizationAction] = []
-        for action in sorted(wanted, key=PRIORITIES.__getitem__):
-            now = self._clock()
-            last = self._last_run.get(action)
-            if last is not None and now - last < self.cooldowns[action]:
-                continue
-            self._last_run[action] = now
-            done.append(self._execute_optimization(action, metrics))
+        # One pass at a time: a manual run_once() beside the loop must not run an action twice.
+        with self._optimize_lock:
+            for action in sorted(wanted, key=PRIORITIES.__getitem__):
+                now = self._clock()
+                last = self._last_run.get(action)
+                if last is not None and now - last < self.cooldowns[action]:
+                    continue
+                self._last_run[action] = now
+                done.append(self._execute_optimization(action, metrics))
         return done
 
     def _execute_optimization(self, action: str, metrics: ResourceMetrics) -> OptimizationAction:
