@@ -2,13 +2,8 @@
 
 from otel_breakout.catalogue import UnknownMetricError
 from otel_breakout.metrics._actions import CleanupResult, OptimizationAction, clean_log_dir
-from otel_breakout.metrics._instruments import (
-    BoundCounter,
-    BoundGauge,
-    BoundHistogram,
-    BoundUpDownCounter,
-    MetricAttributeError,
-)
+from otel_breakout.metrics._bound import BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter
+from otel_breakout.metrics._instruments import MetricAttributeError
 from otel_breakout.metrics._logger import MetricsLogger, get_metrics_logger
 from otel_breakout.metrics._monitor import ResourceMonitor, get_resource_monitor
 from otel_breakout.metrics._resources import ResourceLimits, ResourceMetrics

@@ -18,12 +18,8 @@ from otel_breakout._settings import Settings
 from otel_breakout._telemetry import INSTRUMENTATION_SCOPE, Telemetry, get_telemetry
 from otel_breakout._version import __version__
 from otel_breakout.catalogue import CATALOGUE, ENGINE_STATES, SEED_ALIASES, UnknownMetricError, get_spec
+from otel_breakout.metrics._bound import AnyBound, BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter
 from otel_breakout.metrics._instruments import (
-    AnyBound,
-    BoundCounter,
-    BoundGauge,
-    BoundHistogram,
-    BoundUpDownCounter,
     Instrument,
     MetricAttributeError,
     SymbolPolicy,
