@@ -1,14 +1,17 @@
 """A server for ``bench_api``: ``python -m benchmarks._api_target KIND PORT SERIES`` serves until SIGTERM.
 
-KIND is ``ours`` (``create_app`` under uvicorn), ``native`` (prometheus_client's own ASGI app over an
-equivalent native registry) or ``bare`` (one Starlette route returning a constant JSON body: the floor
-of the stack). The server runs in its own process so that the load generator does not share its GIL.
+KIND is ``ours`` (``create_app`` with a real MetricsLogger and a running ResourceMonitor), ``native``
+(prometheus_client's own ASGI app over an equivalent native registry) or ``bare`` (one Starlette route
+returning a constant JSON body: the floor of the stack). The server runs in its own process so that the
+load generator does not share its GIL.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
+import threading
+import time
 from typing import Any
 
 from starlette.applications import Starlette
@@ -26,34 +29,32 @@ def label_sets(count: int) -> list[dict[str, str]]:
     return [{"symbol": f"SYM{i:05d}USDT", "strategy": ("momentum", "retest")[i % 2]} for i in range(count)]
 
 
-class _Logger:
-    """Just enough of MetricsLogger for the health route: an engine that cycled a moment ago."""
-
-    def series(self, name: str) -> list[Any]:
-        return []
-
-    def all(self) -> dict[str, list[Any]]:
-        return {}
-
-    def summary(self) -> dict[str, Any]:
-        return {"engine": {}, "trading": {}, "scanner": {}}
-
-    def names(self) -> list[str]:
-        return []
-
-    def last_cycle_age(self, now: float | None = None) -> float | None:
-        return 0.5
-
-
 def ours(series: int) -> Any:
-    telemetry = Telemetry.create(Settings.from_env({}))
-    meter = telemetry.get_meter()
+    from otel_breakout.metrics import MetricsLogger, ResourceLimits, ResourceMonitor
+
+    environ = {"OTEL_BREAKOUT_RESOURCE_AUTO_OPTIMIZE": "false", "OTEL_BREAKOUT_RESOURCE_INTERVAL": "1"}
+    telemetry = Telemetry.create(Settings.from_env(environ))
+    meter = telemetry.get_meter("bench")
     counter = meter.create_counter("bench.orders", "{order}", "Orders sent.")
     gauge = meter.create_gauge("bench.spread", "1", "Relative spread.")
     for i, attributes in enumerate(label_sets(series // 2)):
         counter.add(i, attributes)
         gauge.set(i / 1000, attributes)
-    return create_app(telemetry, metrics_logger=_Logger(), resource_monitor=None)
+    logger = MetricsLogger(telemetry)
+    logger.end_cycle(0.02)
+    # The real monitor, running; limits this busy machine cannot exceed, so that health answers 200.
+    limits = ResourceLimits(100.0, 100.0, 1e9, 100.0, 1_000_000, 1_000_000)
+    monitor = ResourceMonitor(telemetry, limits=limits)
+    monitor.start()
+    # Health turns critical once the engine has been quiet for three minutes: keep it cycling.
+    threading.Thread(target=_cycle, args=(logger,), daemon=True).start()
+    return create_app(telemetry, metrics_logger=logger, resource_monitor=monitor)
+
+
+def _cycle(logger: Any) -> None:
+    while True:
+        time.sleep(1.0)
+        logger.end_cycle(0.02)
 
 
 def native(series: int) -> Any:

@@ -5,12 +5,25 @@ from otel_breakout._settings import (
     BatchSettings,
     ConfigError,
     ConfigWarning,
+    MetricsSettings,
     OtlpExporterSettings,
+    ResourceSettings,
     Settings,
 )
 from otel_breakout._telemetry import Telemetry, configure, get_telemetry
 from otel_breakout._version import __version__
 from otel_breakout._views import LATENCY_BUCKETS_SECONDS
+from otel_breakout.metrics import (
+    MetricsLogger,
+    OptimizationAction,
+    ResourceLimits,
+    ResourceMetrics,
+    ResourceMonitor,
+    Sample,
+    get_metrics_logger,
+    get_resource_monitor,
+    take_memory_snapshot,
+)
 
 __all__ = [
     "LATENCY_BUCKETS_SECONDS",
@@ -18,10 +31,21 @@ __all__ = [
     "BatchSettings",
     "ConfigError",
     "ConfigWarning",
+    "MetricsLogger",
+    "MetricsSettings",
+    "OptimizationAction",
     "OtlpExporterSettings",
+    "ResourceLimits",
+    "ResourceMetrics",
+    "ResourceMonitor",
+    "ResourceSettings",
+    "Sample",
     "Settings",
     "Telemetry",
     "__version__",
     "configure",
+    "get_metrics_logger",
+    "get_resource_monitor",
     "get_telemetry",
+    "take_memory_snapshot",
 ]

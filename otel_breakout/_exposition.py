@@ -82,8 +82,10 @@ def _sanitize_label(key: str) -> str:
     return _LABEL_RE.sub("_", key)
 
 
-def _unit_suffix(unit: str, kind: str) -> str:
-    if unit == "1" and kind == "gauge":
+def _unit_suffix(unit: str, gauge: bool) -> str:
+    # Only a true gauge of unit "1" is a ratio (the specification, and the Collector's translator); a
+    # fraction-valued up-down counter keeps no suffix.
+    if unit == "1" and gauge:
         return "ratio"
     unit = _ANNOTATION_RE.sub("", unit)
     if unit in _UNITS:
@@ -99,10 +101,14 @@ def _unit_suffix(unit: str, kind: str) -> str:
     return _NAME_RE.sub("_", unit).strip("_")
 
 
-def metric_family_name(name: str, unit: str, kind: str) -> tuple[str, str]:
-    """(family name, unit suffix) for an OTel metric; counters' samples add ``_total`` to the family name."""
+def metric_family_name(name: str, unit: str, kind: str, *, gauge: bool | None = None) -> tuple[str, str]:
+    """(family name, unit suffix) for an OTel metric; counters' samples add ``_total`` to the family name.
+
+    ``gauge``: whether the OTel data is a Gauge (default: ``kind == "gauge"``); an up-down counter is
+    exposed as a gauge but does not take the ``_ratio`` suffix.
+    """
     family = _sanitize_name(name)
-    suffix = _unit_suffix(unit, kind)
+    suffix = _unit_suffix(unit, kind == "gauge" if gauge is None else gauge)
     if kind == "counter" and family.endswith("_total"):
         family = family[: -len("_total")]
     if suffix and not family.endswith("_" + suffix):
@@ -121,20 +127,29 @@ def _label_text(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
-def _label_block(pairs: Sequence[tuple[str, str]]) -> str:
-    """``a="x",b="y"`` from sanitised (name, raw value) pairs, sorted by name."""
+def _label_items(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(name, ``name="escaped value"``) sorted by name, from sanitised (name, raw value) pairs."""
     if len({key for key, _ in pairs}) != len(pairs):
-        return _merge_clashes(pairs)
-    return ",".join(f'{key}="{_escape_value(value)}"' for key, value in sorted(pairs))
+        # Two attribute keys sanitised to one label name ("a.b" and "a_b"): the specification joins the
+        # values with ";" in the order of the original keys, which is the order the pairs arrive in.
+        joined: dict[str, list[str]] = {}
+        for key, value in pairs:
+            joined.setdefault(key, []).append(value)
+        pairs = [(key, ";".join(values)) for key, values in joined.items()]
+    return [(key, f'{key}="{_escape_value(value)}"') for key, value in sorted(pairs)]
 
 
-def _merge_clashes(pairs: Sequence[tuple[str, str]]) -> str:
-    # Two attribute keys sanitised to one label name ("a.b" and "a_b"): the specification joins the values
-    # with ";" in the order of the original keys. Pairs arrive as (label, value) in original-key order.
-    joined: dict[str, list[str]] = {}
-    for key, value in pairs:
-        joined.setdefault(key, []).append(value)
-    return ",".join(f'{key}="{_escape_value(";".join(values))}"' for key, values in sorted(joined.items()))
+def _label_block(pairs: Sequence[tuple[str, str]]) -> str:
+    """``a="x",b="y"``, sorted by name."""
+    return ",".join(item for _, item in _label_items(pairs))
+
+
+def _bucket_labels(pairs: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """The labels before and after ``le`` in name order, as prometheus_client writes bucket lines."""
+    items = _label_items(pairs)
+    before = ",".join(item for key, item in items if key < "le")
+    after = ",".join(item for key, item in items if key > "le")  # an attribute named "le" cannot stay
+    return (before + "," if before else ""), ("," + after if after else "")
 
 
 def _point_pairs(attributes: Mapping[str, Any] | None) -> list[tuple[str, str]]:
@@ -169,6 +184,10 @@ def _bucket_exemplars(bounds: Sequence[float], exemplars: Sequence[Any]) -> dict
     return {index: _exemplar_text(exemplar) for index, exemplar in found.items()}
 
 
+# A stream's label block, and for histograms the labels before and after ``le``.
+_Cached = tuple[object, str, tuple[str, str]]
+
+
 @dataclass(slots=True)
 class _Family:
     name: str
@@ -184,10 +203,10 @@ class ExpositionWriter:
     def __init__(self, *, target_info: bool = True, scope_labels: bool = True) -> None:
         self._target_info = target_info
         self._scope_labels = scope_labels
-        # (scope, metric name) -> {id(attributes): (attributes, label block)}; rebuilt every write so that
-        # streams that disappeared are forgotten.
-        self._labels: dict[tuple[object, str], dict[int, tuple[object, str]]] = {}
-        self._names: dict[tuple[str, str, str], tuple[str, str]] = {}
+        # (scope, metric name) -> {id(attributes): (attributes, label block, bucket split)}; rebuilt every
+        # write so that streams that disappeared are forgotten.
+        self._labels: dict[tuple[object, str], dict[int, _Cached]] = {}
+        self._names: dict[tuple[str, str, str, bool], tuple[str, str]] = {}
         self._les: dict[tuple[float, ...], list[str]] = {}
         self._resource: tuple[object, str] | None = None
         self._conflicts: set[str] = set()
@@ -195,7 +214,7 @@ class ExpositionWriter:
     def write(self, data: MetricsData | None, *, openmetrics: bool = False) -> bytes:
         families: dict[str, _Family] = {}
         target = ""
-        labels_next: dict[tuple[object, str], dict[int, tuple[object, str]]] = {}
+        labels_next: dict[tuple[object, str], dict[int, _Cached]] = {}
         for rm in data.resource_metrics if data is not None else ():
             if self._target_info and not target:
                 target = self._resource_labels(rm.resource)
@@ -229,20 +248,20 @@ class ExpositionWriter:
         self._resource = (resource, block)
         return block
 
-    def _family_name(self, name: str, unit: str, kind: str) -> str:
-        key = (name, unit, kind)
+    def _family_name(self, name: str, unit: str, kind: str, gauge: bool) -> tuple[str, str]:
+        key = (name, unit, kind, gauge)
         found = self._names.get(key)
         if found is None:
-            found = self._names[key] = metric_family_name(name, unit, kind)
-        return found[0]
+            found = self._names[key] = metric_family_name(name, unit, kind, gauge=gauge)
+        return found
 
     def _add_metric(
         self,
         families: dict[str, _Family],
         metric: Any,
         scope_pairs: list[tuple[str, str]],
-        old: dict[int, tuple[object, str]],
-        new: dict[int, tuple[object, str]],
+        old: dict[int, _Cached],
+        new: dict[int, _Cached],
         openmetrics: bool,
     ) -> None:
         data = metric.data
@@ -257,10 +276,9 @@ class ExpositionWriter:
         else:
             self._conflict(metric.name, f"{type(data).__name__} has no Prometheus form here; it is left out")
             return
-        name = self._family_name(metric.name, metric.unit or "", kind)
+        name, suffix = self._family_name(metric.name, metric.unit or "", kind, isinstance(data, Gauge))
         family = families.get(name)
         if family is None:
-            suffix = metric_family_name(metric.name, metric.unit or "", kind)[1]
             family = families[name] = _Family(name, kind, suffix, metric.description or "", [])
         elif family.kind != kind:
             self._conflict(name, f"two metrics map to {name} with different types; the second is left out")
@@ -270,11 +288,12 @@ class ExpositionWriter:
         for point in data.data_points:
             attributes = point.attributes
             hit = old.get(id(attributes))
-            if hit is not None and hit[0] is attributes:
-                block = hit[1]
-            else:
-                block = _label_block(scope_pairs + _point_pairs(attributes))
-            new[id(attributes)] = (attributes, block)
+            if hit is None or hit[0] is not attributes:
+                pairs = scope_pairs + _point_pairs(attributes)
+                split = _bucket_labels(pairs) if kind == "histogram" else ("", "")
+                hit = (attributes, _label_block(pairs), split)
+            new[id(attributes)] = hit
+            block = hit[1]
             if kind != "histogram":
                 assert isinstance(point, NumberDataPoint)
                 # OpenMetrics carries exemplars on counters and histogram buckets only.
@@ -283,22 +302,25 @@ class ExpositionWriter:
                 lines.append(f"{sample}{labels} {format_value(point.value)}{exemplar}\n")
                 continue
             assert isinstance(point, HistogramDataPoint)
-            self._histogram_lines(family, point, block, openmetrics)
+            self._histogram_lines(family, point, block, hit[2], openmetrics)
 
-    def _histogram_lines(self, family: _Family, point: HistogramDataPoint, block: str, openmetrics: bool) -> None:
+    def _histogram_lines(
+        self, family: _Family, point: HistogramDataPoint, block: str, split: tuple[str, str], openmetrics: bool
+    ) -> None:
         bounds = tuple(point.explicit_bounds)
         les = self._les.get(bounds)
         if les is None:
             les = self._les[bounds] = [format_value(b) for b in bounds] + ["+Inf"]
         name = family.name
-        head = f"{name}_bucket{{{block}," if block else f"{name}_bucket{{"
+        head = f'{name}_bucket{{{split[0]}le="'
+        tail = f'"{split[1]}}} '
         cumulative = 0
         lines = family.lines
         exemplars = _bucket_exemplars(bounds, point.exemplars) if openmetrics and point.exemplars else None
         for index, (le, count) in enumerate(zip(les, point.bucket_counts, strict=True)):
             cumulative += count
             exemplar = exemplars.get(index, "") if exemplars else ""
-            lines.append(f'{head}le="{le}"}} {format_value(cumulative)}{exemplar}\n')
+            lines.append(f"{head}{le}{tail}{format_value(cumulative)}{exemplar}\n")
         if bounds and bounds[0] < 0:
             # OpenMetrics allows neither _sum nor _count on a histogram with negative buckets (the sum could
             # fall), and prometheus_client leaves both out in either format; so do we, so that a series never

@@ -14,7 +14,15 @@ import orjson
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider
 
-__all__ = ["JsonLinesFormatter", "install_logging", "install_trace_context_factory"]
+__all__ = ["JsonLinesFormatter", "install_export_error_dedupe", "install_logging", "install_trace_context_factory"]
+
+# The loggers the OTLP exporters report failed exports on (one per exporter module).
+_EXPORTER_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.grpc.exporter",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+    "opentelemetry.exporter.otlp.proto.http._log_exporter",
+)
 
 _factory_lock = threading.Lock()
 _factory_installed = False
@@ -47,6 +55,55 @@ def install_trace_context_factory() -> None:
         _factory_installed = True
 
 
+class _ExportErrorDedupe(logging.Filter):
+    """Let one export failure through per interval; count the rest.
+
+    With the collector down or black-holed, every batch of every signal logs a warning and an error, every
+    few seconds, forever. One line says what is wrong; the next, an interval later, says how many more
+    there were. The bot's own log stays readable.
+    """
+
+    def __init__(self, interval_s: float) -> None:
+        super().__init__()
+        self._interval = interval_s
+        self._lock = threading.Lock()
+        self._last: float | None = None
+        self._suppressed = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        now = record.created
+        with self._lock:
+            if self._last is not None and now - self._last < self._interval:
+                self._suppressed += 1
+                return False
+            suppressed, self._suppressed, self._last = self._suppressed, 0, now
+        minutes = self._interval / 60
+        note = f" ({suppressed} more export errors since the last report)" if suppressed else ""
+        record.msg = (
+            f"{record.getMessage()}{note}; telemetry export is failing, the bot keeps running; further "
+            f"export errors are counted and reported at most every {minutes:g} min"
+        )
+        record.args = None
+        return True
+
+
+_dedupe_lock = threading.Lock()
+_dedupe: _ExportErrorDedupe | None = None
+
+
+def install_export_error_dedupe(interval_s: float = 600.0) -> None:
+    """Attach the export-failure filter to every OTLP exporter logger (once per process)."""
+    global _dedupe
+    with _dedupe_lock:
+        if _dedupe is not None:
+            return
+        _dedupe = _ExportErrorDedupe(interval_s)
+        for name in _EXPORTER_LOGGERS:
+            logging.getLogger(name).addFilter(_dedupe)
+
+
 class JsonLinesFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, trace and span ids, and the exception."""
 
@@ -66,6 +123,36 @@ class JsonLinesFormatter(logging.Formatter):
         return orjson.dumps(data, default=str).decode()
 
 
+def _otel_handler_class() -> Any:
+    from opentelemetry.instrumentation.logging.handler import LoggingHandler
+
+    class BreakoutLoggingHandler(LoggingHandler):
+        """Exports stdlib records as OTel log records, deferring to any other OTel handler on the root.
+
+        Under ``opentelemetry-instrument`` the logging instrumentation attaches its own handler after our
+        configurator ran; exporting every record twice would double every log line in Loki.
+        """
+
+        def emit(self, record: logging.LogRecord) -> None:
+            for handler in logging.getLogger().handlers:
+                if (
+                    handler is not self
+                    and isinstance(handler, LoggingHandler)
+                    and not isinstance(handler, BreakoutLoggingHandler)
+                ):
+                    return
+            super().emit(record)
+
+        def _get_attributes(self, record: logging.LogRecord) -> Any:
+            # trace_id/span_id are on the record for formatters; the OTel record carries them natively.
+            attributes, event_name = super()._get_attributes(record)
+            attributes.pop("trace_id", None)
+            attributes.pop("span_id", None)
+            return attributes, event_name
+
+    return BreakoutLoggingHandler
+
+
 def _not_from_sdk(record: logging.LogRecord) -> bool:
     return not record.name.startswith("opentelemetry")
 
@@ -80,11 +167,10 @@ def install_logging(
 ) -> list[logging.Handler]:
     """Attach our handlers to the root logger and return them (``Telemetry.shutdown`` removes them)."""
     install_trace_context_factory()
+    install_export_error_dedupe()
     handlers: list[logging.Handler] = []
     if logger_provider is not None:
-        from opentelemetry.instrumentation.logging.handler import LoggingHandler
-
-        otel_handler = LoggingHandler(level=logging.getLevelName(level), logger_provider=logger_provider)
+        otel_handler = _otel_handler_class()(level=logging.getLevelName(level), logger_provider=logger_provider)
         # The SDK logs its own export failures; exporting those through the failing exporter would only
         # feed the failure back into the queue.
         otel_handler.addFilter(_not_from_sdk)

@@ -19,7 +19,7 @@ from opentelemetry.sdk.metrics import (
     ObservableUpDownCounter,
     UpDownCounter,
 )
-from opentelemetry.sdk.metrics.export import AggregationTemporality, MetricReader, MetricsData
+from opentelemetry.sdk.metrics.export import AggregationTemporality, CardinalityLimits, MetricReader, MetricsData
 
 from otel_breakout._exposition import ExpositionWriter
 
@@ -38,7 +38,13 @@ class PrometheusPullReader(MetricReader):
     of Prometheus servers, a dashboard refreshing) from running the SDK collection once per request.
     """
 
-    def __init__(self, *, target_info: bool = True, scope_labels: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        cardinality_limits: CardinalityLimits | None = None,
+        target_info: bool = True,
+        scope_labels: bool = True,
+    ) -> None:
         super().__init__(
             preferred_temporality={
                 Counter: _CUMULATIVE,
@@ -47,7 +53,8 @@ class PrometheusPullReader(MetricReader):
                 ObservableCounter: _CUMULATIVE,
                 ObservableUpDownCounter: _CUMULATIVE,
                 ObservableGauge: _CUMULATIVE,
-            }
+            },
+            cardinality_limits=cardinality_limits,
         )
         self._writer = ExpositionWriter(target_info=target_info, scope_labels=scope_labels)
         self._cond = threading.Condition()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import string
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -16,8 +15,9 @@ from starlette.testclient import TestClient
 
 from otel_breakout.api import ApiServer, create_app
 from otel_breakout.catalogue import CATALOGUE
+from otel_breakout.metrics import MetricsLogger
 from otel_breakout.testing import TelemetryCapture, capture_telemetry
-from tests.support.sources import Clock, FixedMonitor, ListLogger
+from tests.support.sources import calm_monitor
 
 TOKEN = "correct-horse-battery-staple"
 ROUTES = [
@@ -77,24 +77,34 @@ def capture() -> Iterator[TelemetryCapture]:
     capture.close()
 
 
-def app_for(capture: TelemetryCapture, token: str | None) -> Any:
-    clock = Clock(time.time())
-    logger = ListLogger(clock)
-    logger.record("breakout.engine.cycle.duration", 0.02)
-    logger.last_cycle_end = clock.now
+@pytest.fixture(scope="module")
+def sources(capture: TelemetryCapture) -> tuple[MetricsLogger, Any]:
+    # One logger and one monitor per meter provider: both apps share them.
+    logger = MetricsLogger(capture.telemetry)
+    logger.end_cycle(0.02)
+    logger.trade_closed("momentum", pnl=12.5)
+    return logger, calm_monitor(capture.telemetry)
+
+
+def app_for(capture: TelemetryCapture, sources: tuple[MetricsLogger, Any], token: str | None) -> Any:
+    logger, monitor = sources
+    # The real snapshot is too slow to take hundreds of times; this one answers in its shape at once.
     return create_app(
         capture.telemetry,
         metrics_logger=logger,
-        resource_monitor=FixedMonitor(),
+        resource_monitor=monitor,
         token=token,
-        snapshot=lambda path=None, *, top=25: {"path": None, "top": [], "total_kib": 0.0},
+        snapshot=lambda path=None, *, top=25: {"path": None, "objects": {}, "top": top},
     )
 
 
 @pytest.fixture(scope="module")
-def clients(capture: TelemetryCapture) -> dict[str, TestClient]:
+def clients(capture: TelemetryCapture, sources: tuple[MetricsLogger, Any]) -> dict[str, TestClient]:
     # raise_server_exceptions: an exception anywhere fails the example outright, with its traceback.
-    return {"open": TestClient(app_for(capture, None)), "token": TestClient(app_for(capture, TOKEN))}
+    return {
+        "open": TestClient(app_for(capture, sources, None)),
+        "token": TestClient(app_for(capture, sources, TOKEN)),
+    }
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -136,8 +146,8 @@ raw_lines = st.builds(
 
 
 @pytest.fixture(scope="module")
-def server(capture: TelemetryCapture) -> Iterator[ApiServer]:
-    with ApiServer(app_for(capture, TOKEN), port=0) as server:
+def server(capture: TelemetryCapture, sources: tuple[MetricsLogger, Any]) -> Iterator[ApiServer]:
+    with ApiServer(app_for(capture, sources, TOKEN), port=0) as server:
         yield server
 
 

@@ -14,8 +14,9 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from otel_breakout.api import ApiServer, create_app
+from otel_breakout.metrics import MetricsLogger
 from otel_breakout.testing import TelemetryCapture, capture_telemetry
-from tests.support.sources import Clock, FixedMonitor, ListLogger
+from tests.support.sources import FixedMonitor, calm_monitor
 
 TOKEN = "correct-horse-battery-staple"
 
@@ -44,14 +45,19 @@ class SlowSnapshots:
 @pytest.fixture
 def capture() -> Iterator[TelemetryCapture]:
     capture = capture_telemetry()
-    meter = capture.telemetry.get_meter()
-    meter.create_counter("breakout.engine.cycles", "{cycle}", "Engine cycles completed.").add(3)
-    histogram = meter.create_histogram("breakout.engine.cycle.duration", "s", "Wall time of one engine cycle.")
-    for value in (0.002, 0.04, 0.3):
-        histogram.record(value)
-    meter.create_gauge("breakout.equity", "{quote}", "Account equity.").set(10_250.5, {"account": 'main "A"'})
+    # The bot's own instrument, beside the logger's: a label value that needs escaping on the wire.
+    own = capture.telemetry.get_meter("my_bot")
+    own.create_gauge("my_bot.balance", "{quote}", "Balance by account.").set(10_250.5, {"account": 'main "A"'})
     yield capture
     capture.close()
+
+
+@pytest.fixture
+def logger(capture: TelemetryCapture) -> MetricsLogger:
+    logger = MetricsLogger(capture.telemetry)
+    for value in (0.002, 0.04, 0.3):
+        logger.end_cycle(value)
+    return logger
 
 
 @pytest.fixture
@@ -60,12 +66,10 @@ def snapshots() -> SlowSnapshots:
 
 
 @pytest.fixture
-def server(capture: TelemetryCapture, snapshots: SlowSnapshots) -> Iterator[ApiServer]:
-    clock = Clock(time.time())
-    logger = ListLogger(clock)
-    logger.last_cycle_end = clock.now
+def server(capture: TelemetryCapture, logger: MetricsLogger, snapshots: SlowSnapshots) -> Iterator[ApiServer]:
+    monitor = calm_monitor(capture.telemetry)
     app = create_app(
-        capture.telemetry, metrics_logger=logger, resource_monitor=FixedMonitor(), token=TOKEN, snapshot=snapshots
+        capture.telemetry, metrics_logger=logger, resource_monitor=monitor, token=TOKEN, snapshot=snapshots
     )
     with ApiServer(app, port=0) as server:
         yield server
@@ -86,8 +90,8 @@ def test_text_exposition_over_http(server: ApiServer) -> None:
     duration = families["breakout_engine_cycle_duration_seconds"]
     count = [s for s in duration.samples if s.name.endswith("_count")]
     assert count[0].value == 3.0
-    equity = families["breakout_equity"].samples[0]
-    assert equity.value == 10_250.5 and equity.labels["account"] == 'main "A"'
+    balance = families["my_bot_balance"].samples[0]
+    assert balance.value == 10_250.5 and balance.labels["account"] == 'main "A"'
 
 
 def test_openmetrics_over_http(server: ApiServer) -> None:
@@ -139,8 +143,12 @@ def test_stop_lets_a_request_in_flight_finish(server: ApiServer, snapshots: Slow
     server.stop()  # twice is fine
 
 
-def test_a_busy_port_fails_start_in_the_callers_thread(server: ApiServer, capture: TelemetryCapture) -> None:
-    clash = ApiServer(create_app(capture.telemetry), port=server.port)
+def test_a_busy_port_fails_start_in_the_callers_thread(
+    server: ApiServer, capture: TelemetryCapture, logger: MetricsLogger
+) -> None:
+    clash = ApiServer(
+        create_app(capture.telemetry, metrics_logger=logger, resource_monitor=FixedMonitor()), port=server.port
+    )
     with pytest.raises(OSError):
         clash.start()
     assert threading.active_count() < 50
@@ -151,11 +159,12 @@ def test_start_twice_is_refused(server: ApiServer) -> None:
         server.start()
 
 
-def test_ipv6_loopback(capture: TelemetryCapture) -> None:
+def test_ipv6_loopback(capture: TelemetryCapture, logger: MetricsLogger) -> None:
     if not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")
+    app = create_app(capture.telemetry, metrics_logger=logger, resource_monitor=calm_monitor(capture.telemetry))
     try:
-        server = ApiServer(create_app(capture.telemetry), host="::1", port=0).start()
+        server = ApiServer(app, host="::1", port=0).start()
     except OSError as exc:
         pytest.skip(f"IPv6 loopback unavailable: {exc}")
     try:

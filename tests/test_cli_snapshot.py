@@ -1,27 +1,29 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from otel_breakout.api import ApiServer, create_app
 from otel_breakout.cli import main
+from otel_breakout.metrics import MetricsLogger
 from otel_breakout.testing import capture_telemetry
+from tests.support.sources import calm_monitor
 
 TOKEN = "correct-horse-battery-staple"
-
-
-def take(path: Any = None, *, top: int = 25) -> dict[str, Any]:
-    return {"path": None, "top": [{"site": f"bot.py:{i}", "size_kib": 1.5} for i in range(top)], "total_kib": 9.0}
 
 
 @pytest.fixture
 def server() -> Iterator[ApiServer]:
     capture = capture_telemetry()
-    with ApiServer(create_app(capture.telemetry, token=TOKEN, snapshot=take), port=0) as server:
+    logger = MetricsLogger(capture.telemetry)
+    app = create_app(
+        capture.telemetry, metrics_logger=logger, resource_monitor=calm_monitor(capture.telemetry), token=TOKEN
+    )
+    with ApiServer(app, port=0) as server:  # the real take_memory_snapshot answers
         yield server
     capture.close()
 
@@ -31,7 +33,7 @@ def test_snapshot_is_saved(server: ApiServer, tmp_path: Path, capsys: pytest.Cap
     code = main(["snapshot", "--url", server.url, "--token", TOKEN, "--top", "3", "-o", str(output)])
     assert code == 0
     saved = json.loads(output.read_text())
-    assert saved["total_kib"] == 9.0 and len(saved["top"]) == 3
+    assert saved["pid"] == os.getpid() and len(saved["largest_containers"]) == 3
     assert capsys.readouterr().out.strip() == str(output)
 
 
@@ -58,7 +60,7 @@ def test_existing_file_is_kept(server: ApiServer, tmp_path: Path, capsys: pytest
     assert main(["snapshot", "--url", server.url, "--token", TOKEN, "-o", str(output)]) == 1
     assert output.read_text() == "precious"
     assert main(["snapshot", "--url", server.url, "--token", TOKEN, "-o", str(output), "--force"]) == 0
-    assert json.loads(output.read_text())["total_kib"] == 9.0
+    assert json.loads(output.read_text())["pid"] == os.getpid()
 
 
 def test_unreachable_and_bad_urls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

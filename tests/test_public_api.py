@@ -9,12 +9,23 @@ EXPECTED = [
     "BatchSettings",
     "ConfigError",
     "ConfigWarning",
+    "MetricsLogger",
+    "MetricsSettings",
+    "OptimizationAction",
     "OtlpExporterSettings",
+    "ResourceLimits",
+    "ResourceMetrics",
+    "ResourceMonitor",
+    "ResourceSettings",
+    "Sample",
     "Settings",
     "Telemetry",
     "__version__",
     "configure",
+    "get_metrics_logger",
+    "get_resource_monitor",
     "get_telemetry",
+    "take_memory_snapshot",
 ]
 
 

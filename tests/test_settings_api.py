@@ -31,7 +31,7 @@ def test_api_variables() -> None:
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("OTEL_BREAKOUT_API_PORT", "70000", "a port from 0 to 65535"),
+        ("OTEL_BREAKOUT_API_PORT", "70000", "an integer from 0 to 65535"),
         ("OTEL_BREAKOUT_API_PORT", "http", "an integer"),
         ("OTEL_BREAKOUT_API_TOKEN", "short", "at least 16 characters"),
         ("OTEL_BREAKOUT_HEALTH_CYCLE_WARNING_SECONDS", "0", "a number from 1"),

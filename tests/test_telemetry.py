@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
@@ -17,6 +18,7 @@ from opentelemetry.trace import NoOpTracerProvider
 from otel_breakout import Settings, Telemetry
 from otel_breakout._exporters import build_log_exporters, build_metric_readers, build_span_exporters
 from otel_breakout.testing import capture_telemetry
+from tests.support.binaries import require_binary
 
 
 def _script(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -214,3 +216,73 @@ def test_configure_errors_name_the_variable() -> None:
     result = _script("import otel_breakout; otel_breakout.configure()", env={"OTEL_LOGS_EXPORTER": "loki"})
     assert result.returncode != 0
     assert "OTEL_LOGS_EXPORTER='loki' is not valid" in result.stderr
+
+
+def _exposition(telemetry: Telemetry) -> bytes:
+    meter = telemetry.get_meter()
+    meter.create_counter("breakout.engine.cycles", unit="{cycle}", description="Engine cycles completed.").add(3)
+    histogram = meter.create_histogram("breakout.engine.cycle.duration", unit="s", description="Cycle wall time.")
+    histogram.record(0.02)
+    meter.create_up_down_counter("breakout.positions.open", unit="{position}", description="Open positions.").add(2)
+    meter.create_gauge("breakout.equity", unit="{quote}", description="Equity.").set(10_250.5)
+    return telemetry.prometheus_text()
+
+
+def test_pull_reader_text_parses_with_prometheus_client() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    telemetry = Telemetry.create(Settings.from_env({}))
+    try:
+        families = {f.name: f for f in text_string_to_metric_families(_exposition(telemetry).decode())}
+    finally:
+        telemetry.shutdown()
+    assert families["breakout_engine_cycles"].type == "counter"
+    assert families["breakout_engine_cycles"].samples[0].value == 3
+    histogram = families["breakout_engine_cycle_duration_seconds"]
+    assert histogram.type == "histogram"
+    buckets = {s.labels["le"]: s.value for s in histogram.samples if s.name.endswith("_bucket")}
+    assert buckets["0.001"] == 0 and buckets["0.025"] == 1 and buckets["+Inf"] == 1
+    assert families["breakout_equity"].samples[0].value == 10_250.5
+
+
+def test_pull_reader_text_passes_promtool(tmp_path: Path) -> None:
+    promtool = require_binary("promtool")
+    telemetry = Telemetry.create(Settings.from_env({}))
+    try:
+        text = _exposition(telemetry)
+        openmetrics = telemetry.prometheus_text(openmetrics=True)
+    finally:
+        telemetry.shutdown()
+    assert openmetrics.rstrip().endswith(b"# EOF")
+    result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, timeout=30)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+@pytest.mark.parametrize(
+    ("signal", "exporter"),
+    [(s, e) for s in ("TRACES", "METRICS", "LOGS") for e in ("otlp", "console", "none")] + [("METRICS", "prometheus")],
+)
+def test_each_exporter_choice_builds_a_working_telemetry(signal: str, exporter: str, protocol: str) -> None:
+    env = {
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+        f"OTEL_{signal}_EXPORTER": exporter,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+        # A closed loopback port: building must not connect, and shutdown must not hang.
+        f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT": "http://127.0.0.1:9/v1/x" if protocol != "grpc" else "127.0.0.1:9",
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "200",
+    }
+    telemetry = Telemetry.create(Settings.from_env(env))
+    try:
+        processors = telemetry.tracer_provider._active_span_processor._span_processors  # type: ignore[attr-defined]
+        readers = telemetry.meter_provider._metric_readers  # type: ignore[attr-defined]
+        logs = telemetry.logger_provider._multi_log_record_processor._log_record_processors  # type: ignore[attr-defined]
+        expected = 0 if exporter == "none" else 1
+        assert len(processors) == (expected if signal == "TRACES" else 0)
+        assert len(readers) == (expected if signal == "METRICS" else 0)
+        assert len(logs) == (expected if signal == "LOGS" else 0)
+        assert (telemetry.prometheus_reader is not None) == (signal == "METRICS" and exporter == "prometheus")
+    finally:
+        telemetry.shutdown(timeout_millis=500)

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from otel_breakout._settings import API_TOKEN_MIN_LENGTH, ConfigError
 from otel_breakout._telemetry import Telemetry, configure, get_telemetry
 from otel_breakout.api._auth import BearerTokenMiddleware, TokenCheck
-from otel_breakout.api._defaults import default_sources
+from otel_breakout.api._defaults import default_logger, default_monitor, default_snapshot
 from otel_breakout.api._health import HealthPolicy
 from otel_breakout.api._params import ParameterError
 from otel_breakout.api._responses import error_response
@@ -66,10 +66,12 @@ def create_app(
     """The metrics API. Mount it anywhere (``Mount("/bot", create_app(...))``) or serve it with ``ApiServer``.
 
     ``telemetry`` defaults to the process-wide handle (``configure()`` is called if there is none); its
-    pull reader feeds ``/api/metrics`` and its providers trace the API. ``token`` defaults to
-    ``OTEL_BREAKOUT_API_TOKEN``; when set, every route but ``/api/metrics`` and ``/api/metrics/health``
-    requires ``Authorization: Bearer <token>``. ``engine_check=False`` leaves the engine cycle age out of
-    the health verdict (for a process that runs no engine).
+    pull reader feeds ``/api/metrics`` and its providers trace the API. ``metrics_logger``,
+    ``resource_monitor`` and ``snapshot`` default to ``get_metrics_logger()``, ``get_resource_monitor()``
+    (not started here) and ``take_memory_snapshot``. ``token`` defaults to ``OTEL_BREAKOUT_API_TOKEN``;
+    when set, every route but ``/api/metrics`` and ``/api/metrics/health`` requires
+    ``Authorization: Bearer <token>``. ``engine_check=False`` leaves the engine cycle age out of the health
+    verdict (for a process that runs no engine).
     """
     telemetry = telemetry if telemetry is not None else (get_telemetry() or configure())
     api = telemetry.settings.api
@@ -77,10 +79,9 @@ def create_app(
     if token is not None and len(token.strip()) < API_TOKEN_MIN_LENGTH:
         raise ConfigError("create_app(token=...)", "***", f"at least {API_TOKEN_MIN_LENGTH} characters")
     check = TokenCheck(token.strip() if token else None)
-    if metrics_logger is None or snapshot is None:
-        defaults = default_sources()
-        metrics_logger = metrics_logger if metrics_logger is not None else defaults.metrics_logger
-        snapshot = snapshot if snapshot is not None else defaults.snapshot
+    metrics_logger = metrics_logger if metrics_logger is not None else default_logger()
+    resource_monitor = resource_monitor if resource_monitor is not None else default_monitor()
+    snapshot = snapshot if snapshot is not None else default_snapshot()
     handlers = Handlers(
         telemetry=telemetry,
         metrics_logger=metrics_logger,

@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
-from typing import Any
-
 from otel_breakout.api._sources import MetricsSource, ResourceSource, SnapshotTaker
+from otel_breakout.metrics import get_metrics_logger, get_resource_monitor, take_memory_snapshot
 
-__all__ = ["DefaultSources", "default_sources"]
-
-
-@dataclass
-class DefaultSources:
-    metrics_logger: MetricsSource | None = None
-    resource_monitor: ResourceSource | None = None
-    snapshot: SnapshotTaker | None = None
-    _started: list[Any] = field(default_factory=list)
-
-    def close(self) -> None:
-        for monitor in self._started:
-            monitor.stop()
-        self._started.clear()
+__all__ = ["default_logger", "default_monitor", "default_snapshot"]
 
 
-def default_sources(*, start_monitor: bool = False) -> DefaultSources:
-    try:
-        metrics: Any = importlib.import_module("otel_breakout.metrics")
-    except ImportError:
-        return DefaultSources()
-    sources = DefaultSources(metrics.get_metrics_logger(), None, metrics.take_memory_snapshot)
-    if start_monitor:
-        monitor = metrics.ResourceMonitor()
-        monitor.start()
-        sources.resource_monitor = monitor
-        sources._started.append(monitor)
-    return sources
+def default_logger() -> MetricsSource:
+    return get_metrics_logger()
+
+
+def default_monitor() -> ResourceSource:
+    """The process-wide monitor; it is not started here (the API starts no threads of its own)."""
+    return get_resource_monitor()
+
+
+def default_snapshot() -> SnapshotTaker:
+    return take_memory_snapshot

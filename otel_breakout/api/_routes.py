@@ -26,7 +26,7 @@ from otel_breakout.api._negotiation import (
 from otel_breakout.api._params import float_param, int_param
 from otel_breakout.api._responses import JSONResponse, error_response
 from otel_breakout.api._sources import MetricsSource, ResourceSource, SnapshotTaker
-from otel_breakout.catalogue import CATALOGUE, MetricSpec, prometheus_name
+from otel_breakout.catalogue import CATALOGUE, SEED_ALIASES, MetricSpec, prometheus_name
 
 __all__ = ["LIMITS", "Handlers"]
 
@@ -80,9 +80,9 @@ def _spec_fields(spec: MetricSpec | None) -> dict[str, Any]:
 @dataclass
 class Handlers:
     telemetry: Telemetry
-    metrics_logger: MetricsSource | None
-    resource_monitor: ResourceSource | None
-    snapshot_taker: SnapshotTaker | None
+    metrics_logger: MetricsSource
+    resource_monitor: ResourceSource
+    snapshot_taker: SnapshotTaker
     token: TokenCheck
     health_policy: HealthPolicy
     clock: Callable[[], float] = time.time
@@ -115,14 +115,10 @@ class Handlers:
     # --- JSON routes (sync: Starlette runs them in its thread pool) ---------------------------------
 
     def summary(self, request: Request) -> Response:
-        if self.metrics_logger is None:
-            return _unavailable("the metrics logger")
         return JSONResponse({"generated_at": self.clock(), **self.metrics_logger.summary()})
 
     def performance(self, request: Request) -> Response:
         minutes = int_param(request.query_params, "minutes", LIMITS.minutes_default, 1, LIMITS.minutes_max)
-        if self.resource_monitor is None:
-            return _unavailable("the resource monitor")
         return JSONResponse(
             {
                 "generated_at": self.clock(),
@@ -135,17 +131,10 @@ class Handlers:
     def metric(self, request: Request) -> Response:
         limit = int_param(request.query_params, "limit", LIMITS.metric_default, 1, LIMITS.samples_max)
         since = float_param(request.query_params, "since", 0.0, LIMITS.since_max)
-        if self.metrics_logger is None:
-            return _unavailable("the metrics logger")
         name = str(request.path_params["name"])
         resolved = self._resolve(name)
         if resolved is None:
-            return error_response(
-                404,
-                "unknown_metric",
-                "no such metric: use a name from the metric catalogue (OTel or Prometheus spelling) "
-                "or one the metrics logger tracks; GET /api/metrics/all lists them",
-            )
+            return self._unknown_metric(name)
         samples = self.metrics_logger.series(resolved)
         return JSONResponse(
             {
@@ -157,19 +146,32 @@ class Handlers:
         )
 
     def _resolve(self, name: str) -> str | None:
+        """The logger's name for ``name`` in any spelling: as tracked, a seed alias, or the Prometheus name."""
         if len(name) > LIMITS.name_max:
             return None
-        assert self.metrics_logger is not None
-        if name in _BY_OTEL_NAME or name in self.metrics_logger.names():
-            return name
-        spec = _BY_PROMETHEUS_NAME.get(name)
-        return spec.name if spec is not None else None
+        tracked = set(self.metrics_logger.names())
+        prometheus = _BY_PROMETHEUS_NAME.get(name)
+        for candidate in (name, SEED_ALIASES.get(name), prometheus.name if prometheus else None):
+            if candidate is not None and candidate in tracked:
+                return candidate
+        return None
+
+    def _unknown_metric(self, name: str) -> JSONResponse:
+        spec = _BY_OTEL_NAME.get(name) or _BY_PROMETHEUS_NAME.get(name)
+        if spec is not None and spec.group == "resource":
+            detail = "this resource metric has no rolling window here: see GET /api/metrics/performance"
+        elif spec is not None:
+            detail = "this catalogue metric has no rolling window in the metrics logger: see GET /api/metrics"
+        else:
+            detail = (
+                "no such metric: use a name the metrics logger tracks, in OTel, Prometheus or seed spelling; "
+                "GET /api/metrics/all lists them"
+            )
+        return error_response(404, "unknown_metric", detail)
 
     def all(self, request: Request) -> Response:
         limit = int_param(request.query_params, "limit", LIMITS.all_default, 1, LIMITS.samples_max)
         since = float_param(request.query_params, "since", 0.0, LIMITS.since_max)
-        if self.metrics_logger is None:
-            return _unavailable("the metrics logger")
         series = self.metrics_logger.all()
         return JSONResponse(
             {
@@ -203,8 +205,6 @@ class Handlers:
             )
         top = int_param(request.query_params, "top", LIMITS.top_default, 1, LIMITS.top_max)
         taker = self.snapshot_taker
-        if taker is None:
-            return _unavailable("memory snapshots")
         # A snapshot walks the heap: one at a time, and a second request is told to come back.
         if not self._snapshot_lock.acquire(blocking=False):
             return error_response(429, "busy", "a memory snapshot is already being taken", headers={"Retry-After": "5"})

@@ -33,21 +33,18 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from otel_breakout._telemetry import configure
     from otel_breakout.api import ApiServer, create_app
-    from otel_breakout.api._defaults import default_sources
+    from otel_breakout.metrics import get_metrics_logger, get_resource_monitor
 
     if args.port is not None and not 0 <= args.port <= 65535:
         print(f"otel-breakout serve: --port {args.port} is not a port from 0 to 65535", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     telemetry = configure()
-    sources = default_sources(start_monitor=True)
+    monitor = get_resource_monitor()
+    monitor.start()
     try:
         app = create_app(
-            telemetry,
-            metrics_logger=sources.metrics_logger,
-            resource_monitor=sources.resource_monitor,
-            snapshot=sources.snapshot,
-            engine_check=args.engine_check,
+            telemetry, metrics_logger=get_metrics_logger(), resource_monitor=monitor, engine_check=args.engine_check
         )
         server = ApiServer(
             app,
@@ -68,5 +65,5 @@ def run(args: argparse.Namespace) -> int:
         finally:
             signal.signal(signal.SIGTERM, previous)
     finally:
-        sources.close()
+        monitor.stop()
     return 0

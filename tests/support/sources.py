@@ -1,4 +1,5 @@
-"""Small, deterministic stand-ins for the metrics part's logger and monitor (the API's Protocols)."""
+"""Sources for the API tests: the real monitor made calm, and stand-ins where a test needs what the real
+classes cannot do on purpose (fail on cue, serve names outside the catalogue, report a fixed status)."""
 
 from __future__ import annotations
 
@@ -86,3 +87,20 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def calm_monitor(telemetry: Any) -> Any:
+    """A real ResourceMonitor that finds nothing wrong on any machine and takes no corrective action."""
+    from otel_breakout import Settings
+    from otel_breakout.metrics import ResourceLimits, ResourceMonitor
+
+    limits = ResourceLimits(
+        max_cpu_percent=100.0,
+        max_memory_percent=100.0,
+        max_memory_mb=1e9,
+        max_disk_percent=100.0,
+        max_threads=1_000_000,
+        max_open_files=1_000_000,
+    )
+    settings = Settings.from_env({"OTEL_BREAKOUT_RESOURCE_AUTO_OPTIMIZE": "false"})
+    return ResourceMonitor(telemetry, settings=settings, limits=limits)

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from otel_breakout._logs import install_logging, install_trace_context_factory
+from otel_breakout.testing import TelemetryCapture, capture_telemetry
+
+
+@pytest.fixture
+def isolated_root() -> Iterator[logging.Logger]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield root
+    for handler in root.handlers:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+
+
+def test_records_carry_trace_and_span_ids() -> None:
+    install_trace_context_factory()
+    capture = capture_telemetry()
+    with capture.telemetry.get_tracer().start_as_current_span("cycle") as span:
+        record = logging.getLogger("bot").makeRecord("bot", logging.INFO, __file__, 1, "hi", (), None)
+    ctx = span.get_span_context()
+    assert record.__dict__["trace_id"] == format(ctx.trace_id, "032x")
+    assert record.__dict__["span_id"] == format(ctx.span_id, "016x")
+    outside = logging.getLogger("bot").makeRecord("bot", logging.INFO, __file__, 1, "hi", (), None)
+    assert outside.__dict__["trace_id"] is None
+    capture.close()
+
+
+def test_json_log_file_has_trace_ids_and_rotates(tmp_path: Path, isolated_root: logging.Logger) -> None:
+    capture = capture_telemetry()
+    log_file = tmp_path / "logs" / "app.log"
+    install_logging(level="INFO", log_file=str(log_file), max_bytes=2048, backups=2, logger_provider=None)
+    bot = logging.getLogger("bot")
+    with capture.telemetry.get_tracer().start_as_current_span("cycle") as span:
+        bot.info("signal %s", "momentum")
+    bot.debug("below the level")
+    (only,) = [json.loads(line) for line in log_file.read_text().splitlines()]
+    assert only["message"] == "signal momentum"
+    assert only["trace_id"] == format(span.get_span_context().trace_id, "032x")
+    assert only["span_id"] == format(span.get_span_context().span_id, "016x")
+    assert only["level"] == "INFO" and only["logger"] == "bot"
+    for i in range(200):
+        bot.info("filler line %d", i)
+    for path in log_file.parent.iterdir():
+        assert path.stat().st_size <= 2048
+        assert all(json.loads(line)["message"].startswith("filler") for line in path.read_text().splitlines())
+    assert sorted(p.name for p in log_file.parent.iterdir()) == ["app.log", "app.log.1", "app.log.2"]
+    capture.close()
+
+
+def test_stdlib_records_become_otel_log_records_with_trace_context(isolated_root: logging.Logger) -> None:
+    capture: TelemetryCapture = capture_telemetry()
+    install_logging(
+        level="INFO", log_file=None, max_bytes=1024, backups=0, logger_provider=capture.telemetry.logger_provider
+    )
+    with capture.telemetry.get_tracer().start_as_current_span("cycle") as span:
+        logging.getLogger("bot").warning("spread too wide on %s", "BTC/USDT")
+    logging.getLogger("opentelemetry.sdk.test").warning("sdk internals are not re-exported")
+    (record,) = capture.logs()
+    assert record.log_record.body == "spread too wide on BTC/USDT"
+    assert record.log_record.trace_id == span.get_span_context().trace_id
+    assert record.log_record.span_id == span.get_span_context().span_id
+    assert record.log_record.severity_text == "WARN"
+    capture.close()
+
+
+def test_root_level_is_lowered_never_raised(isolated_root: logging.Logger, tmp_path: Path) -> None:
+    isolated_root.setLevel(logging.WARNING)
+    install_logging(level="INFO", log_file=str(tmp_path / "a.log"), max_bytes=4096, backups=1, logger_provider=None)
+    assert isolated_root.level == logging.INFO
+    isolated_root.setLevel(logging.DEBUG)
+    install_logging(level="ERROR", log_file=str(tmp_path / "b.log"), max_bytes=4096, backups=1, logger_provider=None)
+    assert isolated_root.level == logging.DEBUG
+
+
+def test_export_errors_are_reported_once_per_interval() -> None:
+    from otel_breakout._logs import _ExportErrorDedupe
+
+    dedupe = _ExportErrorDedupe(interval_s=60)
+    logger = logging.getLogger("test.exporter")
+
+    def record(at: float, message: str = "Failed to export spans to %s") -> logging.LogRecord:
+        rec = logger.makeRecord(logger.name, logging.ERROR, __file__, 1, message, ("127.0.0.1:9",), None)
+        rec.created = at
+        return rec
+
+    first = record(1000.0)
+    assert dedupe.filter(first)
+    assert "Failed to export spans to 127.0.0.1:9" in first.getMessage()
+    assert "the bot keeps running" in first.getMessage()
+    assert not any(dedupe.filter(record(1000.0 + i)) for i in range(1, 50))
+    later = record(1061.0)
+    assert dedupe.filter(later)
+    assert "49 more export errors" in later.getMessage()
+
+
+def test_a_dead_collector_prints_one_warning(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, time, otel_breakout\n"
+        "logging.basicConfig(format='%(name)s %(levelname)s %(message)s')\n"
+        "t = otel_breakout.configure(otlp_endpoint='http://127.0.0.1:9', metric_export_interval_ms=200,"
+        " otlp_timeout_ms=500)\n"
+        "for i in range(20):\n"
+        "    with t.get_tracer().start_as_current_span('cycle'):\n"
+        "        logging.getLogger('bot').info('cycle')\n"
+        "    time.sleep(0.05)\n"
+        "t.force_flush(2000)\n"
+        "t.shutdown(timeout_millis=1000)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin:/bin", "OTEL_BSP_SCHEDULE_DELAY": "100"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    exporter_lines = [line for line in result.stderr.splitlines() if line.startswith("opentelemetry.exporter")]
+    assert len(exporter_lines) == 1, result.stderr
+    assert "the bot keeps running" in exporter_lines[0]
