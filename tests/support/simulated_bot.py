@@ -97,7 +97,7 @@ class SimulatedEngine:
 
     def _enter(self, state: str) -> None:
         if state != self._state:
-            self._record("breakout.engine.state.transitions", 1, **{"from": self._state, "to": state})
+            self._record("breakout.engine.state.transitions", 1, from_state=self._state, to_state=state)
         self._state = state
         for name in ENGINE_STATES:
             self._record("breakout.engine.state", 1 if name == state else 0, state=name)
@@ -150,7 +150,7 @@ class SimulatedEngine:
                 pnl = rnd.uniform(-120.0, 160.0)
                 outcome = "win" if pnl > 1 else ("loss" if pnl < -1 else "breakeven")
                 self._record("breakout.trades.closed", 1, strategy=strategy, outcome=outcome)
-                self._record("breakout.trade.pnl", pnl, strategy=strategy)
+                self._record("breakout.trade.pnl", abs(pnl), strategy=strategy, outcome=outcome)
                 self._equity += pnl
                 self._peak = max(self._peak, self._equity)
         self._record("breakout.positions.open", len(self._open))
@@ -173,7 +173,8 @@ class SimulatedEngine:
         self._record("process.open_file_descriptor.count", 40)
         self._record("breakout.process.network.connections", 6)
         self._record("system.cpu.utilization", rnd.uniform(0.2, 0.5))
-        self._record("system.memory.utilization", 0.6)
+        self._record("system.memory.utilization", 0.6, **{"system.memory.state": "used"})
+        self._record("breakout.metrics.dropped", rnd.randint(0, 1), metric="breakout.signals", cause="bad_value")
         self._record("system.filesystem.utilization", 0.42, **{"system.filesystem.mountpoint": "/"})
         if self.cycles % 5 == 1:
             self._record("breakout.resource.actions", 1, action="gc")
