@@ -19,7 +19,16 @@ from urllib.parse import unquote
 
 from otel_breakout._variables import VARIABLES
 
-__all__ = ["BatchSettings", "ConfigError", "ConfigWarning", "OtlpExporterSettings", "Settings", "environment_variables"]
+__all__ = [
+    "DEFAULT_TRACE_URL_TEMPLATE",
+    "BatchSettings",
+    "ConfigError",
+    "ConfigWarning",
+    "OtlpExporterSettings",
+    "ReportSettings",
+    "Settings",
+    "environment_variables",
+]
 
 Protocol = Literal["grpc", "http/protobuf"]
 Signal = Literal["traces", "metrics", "logs"]
@@ -82,6 +91,23 @@ class BatchSettings:
     max_export_batch_size: int
 
 
+# Grafana Explore on the Tempo datasource (uid `tempo`), the trace queried by id, one hour either side.
+DEFAULT_TRACE_URL_TEMPLATE = (
+    "http://127.0.0.1:3001/explore?schemaVersion=1&orgId=1&panes="
+    "%7B%22trace%22:%7B%22datasource%22:%22tempo%22,%22queries%22:%5B%7B%22refId%22:%22A%22,"
+    "%22datasource%22:%7B%22type%22:%22tempo%22,%22uid%22:%22tempo%22%7D,%22queryType%22:%22traceql%22,"
+    "%22query%22:%22{trace_id}%22%7D%5D,%22range%22:%7B%22from%22:%22{from_ms}%22,%22to%22:%22{to_ms}%22%7D%7D%7D"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """The diagnostics report (``otel-breakout report``)."""
+
+    trace_url_template: str = DEFAULT_TRACE_URL_TEMPLATE
+    workers: int = 0  # 0: one per available core
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Effective configuration. Build it with :meth:`from_env`; pass it, never re-read the environment."""
@@ -114,6 +140,7 @@ class Settings:
     log_file_max_bytes: int = 10 * 1024 * 1024
     log_file_backups: int = 5
     # Sections for the feature modules are added below this line, one frozen dataclass each.
+    report: ReportSettings = ReportSettings()
     _sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
@@ -273,6 +300,21 @@ class _Builder:
             return default
         self._sources[var] = found[0]
         return str(found[1])
+
+    def url_template(self, var: str, default: str) -> str:
+        """An http(s) URL with a ``{trace_id}`` placeholder."""
+
+        def parse(value: object) -> str:
+            text = str(value)
+            if (
+                not text.startswith(("http://", "https://"))
+                or "{trace_id}" not in text
+                or any(c.isspace() for c in text)
+            ):
+                raise ValueError(text)
+            return text
+
+        return self._parse(var, default, "an http:// or https:// URL without spaces containing {trace_id}", parse)
 
     def pairs(self, var: str, *, generic: str | None = None, secret: bool = False) -> tuple[tuple[str, str], ...]:
         """``k=v,k2=v2`` with percent-decoding, or a mapping argument."""
@@ -437,6 +479,10 @@ class _Builder:
             log_file=self.text("OTEL_BREAKOUT_LOG_FILE", None),
             log_file_max_bytes=self.integer("OTEL_BREAKOUT_LOG_FILE_MAX_BYTES", d.log_file_max_bytes, minimum=1024),
             log_file_backups=self.integer("OTEL_BREAKOUT_LOG_FILE_BACKUPS", d.log_file_backups),
+            report=ReportSettings(
+                trace_url_template=self.url_template("OTEL_BREAKOUT_TRACE_URL_TEMPLATE", d.report.trace_url_template),
+                workers=self.integer("OTEL_BREAKOUT_REPORT_WORKERS", d.report.workers),
+            ),
             _sources=tuple(sorted(self._sources.items())),
         )
         if not settings.service_name.strip():

@@ -132,5 +132,16 @@ VARIABLES: tuple[Variable, ...] = (
     # --- metric catalogue, MetricsLogger and ResourceMonitor (otel_breakout.metrics) ------------
     # --- metrics API (otel_breakout.api) --------------------------------------------------------
     # --- diagnostics report (otel_breakout.report) ----------------------------------------------
+    _ours(
+        "OTEL_BREAKOUT_TRACE_URL_TEMPLATE",
+        "`http://127.0.0.1:3001/explore?...` (Grafana Explore, Tempo datasource uid `tempo`)",
+        "link for trace ids in the diagnostics report; `{trace_id}`, `{span_id}`, `{from_ms}`, `{to_ms}` are "
+        "filled in; must be an http(s) URL containing `{trace_id}`",
+    ),
+    _ours(
+        "OTEL_BREAKOUT_REPORT_WORKERS",
+        "0",
+        "processes `otel-breakout report` uses for large inputs; `0` means one per available core",
+    ),
     # --- demo (otel_breakout.demo) --------------------------------------------------------------
 )
