@@ -149,8 +149,8 @@ class Aggregate:
             else:
                 entry[0] = merge_group(entry[0], state)
         self._created += result.created
-        # A candidate created `group_window` candidates ago can receive no more evaluations: finish it.
-        limit = self._created - self.options.group_window
+        # A candidate with `group_window` newer candidates can receive no more evaluations: finish it.
+        limit = self._created - 1 - self.options.group_window
         done = 0
         for entry in opened.values():
             if entry[1] > limit:
@@ -158,10 +158,10 @@ class Aggregate:
             done += 1
         if done:
             for key, entry in islice(opened.items(), done):
-                finalize_group(key, entry[0], self.funnel, self.checks, self.options.margin)
+                finalize_group(key, entry[0], self.funnel, self.checks, self.options.cutoff)
             self._open = dict(islice(opened.items(), done, None))
 
     def finish(self) -> None:
         for key, entry in self._open.items():
-            finalize_group(key, entry[0], self.funnel, self.checks, self.options.margin)
+            finalize_group(key, entry[0], self.funnel, self.checks, self.options.cutoff)
         self._open = {}

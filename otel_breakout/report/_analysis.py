@@ -23,10 +23,10 @@ from otel_breakout.report._model import (
     SymbolBlockers,
     Totals,
 )
-from otel_breakout.report._scan import OTHER, SKIP_CAUSES, CheckAcc
+from otel_breakout.report._scan import BOUNDARY_TOLERANCE, OTHER, SKIP_CAUSES, CheckAcc
 from otel_breakout.report._whatif import median, what_if_candidates
 
-__all__ = ["GAP_BUCKET_FRACTIONS", "analyse", "check_label", "trace_url"]
+__all__ = ["GAP_BUCKET_FRACTIONS", "analyse", "check_label", "plural", "trace_url"]
 
 NO_REASON = "(no reason)"
 NO_SYMBOL = "(no symbol)"
@@ -48,11 +48,15 @@ def check_label(component: str, stage: str, name: str) -> str:
 
 def trace_url(template: str, trace_id: str, span_id: str | None, ts: float) -> str:
     """Fill the URL template's ``{trace_id}``, ``{span_id}``, ``{from_ms}`` and ``{to_ms}`` (ts +- 1 h)."""
+    try:
+        start, end = str(int((ts - 3600) * 1000)), str(int((ts + 3600) * 1000))
+    except OverflowError:  # an absurd timestamp: let the trace view pick its default range
+        start, end = "now-1h", "now"
     return (
         template.replace("{trace_id}", trace_id)
         .replace("{span_id}", span_id or "")
-        .replace("{from_ms}", str(int((ts - 3600) * 1000)))
-        .replace("{to_ms}", str(int((ts + 3600) * 1000)))
+        .replace("{from_ms}", start)
+        .replace("{to_ms}", end)
     )
 
 
@@ -191,7 +195,7 @@ def analyse(
         label = check_label(comp, stage, name)
         direction, source = _direction(acc)
         gaps = sorted(acc.gaps)
-        counts = [bisect_right(gaps, upper) for upper in uppers]
+        counts = [bisect_right(gaps, upper * (1 + BOUNDARY_TOLERANCE)) for upper in uppers]
         buckets = tuple(
             GapBucket(upper, count - (counts[i - 1] if i else 0))
             for i, (upper, count) in enumerate(zip(uppers, counts, strict=True))
@@ -327,14 +331,20 @@ def _summary(
         change = f"{verb} `{name}` by {rec.relative_change:.2%} of each threshold (median {_fmt(threshold)})"
     else:
         change = f"{verb} `{name}` from {_fmt(threshold)} to {_fmt(rec.threshold)} ({rec.relative_change:.2%})"
+    extra = rec.extra_passing
     what = {
-        "signals": f"more complete `{stage}` signals would have fired",
-        "candidates": f"more symbols would have passed the `{stage}` stage",
+        "signals": f"more complete `{stage}` {plural(extra, 'signal')} would have fired",
+        "candidates": f"more {plural(extra, 'symbol')} would have passed the `{stage}` stage",
     }[unit]
     return (
-        f"{change}: {rec.failures_passing} of {near} near misses ({rec.near_miss_share:.0%}) would have passed, "
-        f"and {rec.extra_passing} {what}."
+        f"{change}: {rec.failures_passing} of {near} near {plural(near, 'miss', 'misses')} "
+        f"({rec.near_miss_share:.0%}) would have passed, and {extra} {what}."
     )
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``singular`` for one, ``many`` (default: with an s) otherwise."""
+    return singular if count == 1 else (many or singular + "s")
 
 
 def _notes(agg: Aggregate, totals: Totals, unreadable: int) -> tuple[str, ...]:

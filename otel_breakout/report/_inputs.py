@@ -161,12 +161,29 @@ class LineBlocks:
             yield from self._blocks(handle)
 
     def _read(self, handle: BinaryIO, size: int) -> bytes:
-        try:
-            return handle.read(size)
-        except (OSError, EOFError, zlib.error) as exc:
-            # A corrupt or cut-off gzip stream: keep what was read, report the rest.
-            self.error = _describe(exc)
+        if self.error is not None:
             return b""
+        if not self._chunk.compressed:
+            try:
+                return handle.read(size)
+            except OSError as exc:
+                self.error = _describe(exc)
+                return b""
+        # gzip: gather decompressed pieces one at a time, so a cut-off or corrupt stream loses only its
+        # damaged end (GzipFile.read would drop everything it had decompressed in that call).
+        pieces: list[bytes] = []
+        gathered = 0
+        while gathered < size:
+            try:
+                piece = handle.read1(size - gathered)  # type: ignore[attr-defined]  # GzipFile has read1
+            except (OSError, EOFError, zlib.error) as exc:
+                self.error = _describe(exc)
+                break
+            if not piece:
+                break
+            pieces.append(piece)
+            gathered += len(piece)
+        return b"".join(pieces)
 
     def _skip_partial_line(self, handle: BinaryIO, start: int) -> int:
         """Position of the first line that begins at or after ``start``."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from otel_breakout.report._analysis import plural
 from otel_breakout.report._model import DiagnosticsReport, FunnelStage, Recommendation
 
 __all__ = ["render"]
@@ -59,7 +60,10 @@ def _pct(value: float) -> str:
 def _time(ts: float | None) -> str:
     if ts is None:
         return "-"
-    moment = datetime.fromtimestamp(ts, tz=timezone.utc)
+    try:
+        moment = datetime.fromtimestamp(ts, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):  # a timestamp no calendar can show
+        return f"{ts:g} (epoch s)"
     return moment.strftime("%Y-%m-%d %H:%M:%S") + "Z"
 
 
@@ -213,15 +217,18 @@ def _near_misses(report: DiagnosticsReport) -> list[str]:
 def _recommendation(rank: int, rec: Recommendation) -> list[str]:
     direction = rec.direction or "direction unknown"
     unit = "Extra signals" if rec.unit == "signals" else "Extra candidates"
+    seed = rec.seed_rule
+    noun = "signal" if rec.unit == "signals" else "candidate"
+    blocked = "candle" if rec.unit == "signals" else "candidate"
     out = [
         f"### {rank}. {_code(rec.check)} ({direction})",
         "",
         rec.summary,
         "",
         f"The seed's proportional rule (midpoint between threshold and median near-miss value) gives "
-        f"{_g(rec.seed_rule.threshold)}: {_n(rec.seed_rule.failures_passing)} failures would have passed and "
-        f"{_n(rec.seed_rule.extra_passing)} extra {rec.unit}. This check alone blocked {_n(rec.sole_blocked)} "
-        f"{'candles' if rec.unit == 'signals' else 'candidates'}.",
+        f"{_g(rec.seed_rule.threshold)}: {_n(seed.failures_passing)} {plural(seed.failures_passing, 'failure')} "
+        f"would have passed and {_n(seed.extra_passing)} extra {plural(seed.extra_passing, noun)}. This check alone "
+        f"blocked {_n(rec.sole_blocked)} {plural(rec.sole_blocked, blocked)}.",
         "",
         f"| Candidate | Threshold | Change | Failures passing | Near misses recovered | {unit} |",
         "| --- | --: | --: | --: | --: | --: |",

@@ -14,6 +14,7 @@ many newer candidates, which holds for a bot that evaluates one candle or one sc
 from __future__ import annotations
 
 import json
+import re
 from array import array
 from dataclasses import dataclass
 from itertools import islice
@@ -24,6 +25,7 @@ import orjson
 from otel_breakout.report._inputs import Chunk, LineBlocks
 
 __all__ = [
+    "BOUNDARY_TOLERANCE",
     "SKIP_CAUSES",
     "CheckAcc",
     "ChunkResult",
@@ -49,6 +51,9 @@ SKIP_CAUSES = (
     "unknown_version",
 )
 OTHER = "(other)"
+# Gaps are compared with the margin with this relative slack, so a value exactly 5% off by its decimal
+# digits (1.9 against 2.0 gives 0.050000000000000044 in binary) counts as within 5%.
+BOUNDARY_TOLERANCE = 1e-9
 _INF = float("inf")
 _EXAMPLES = 3
 
@@ -73,6 +78,11 @@ class ScanOptions:
     max_shapes: int = 200_000
     max_checks: int = 10_000
     max_reasons: int = 10_000
+
+    @property
+    def cutoff(self) -> float:
+        """The largest gap that is a near miss."""
+        return self.margin * (1 + BOUNDARY_TOLERANCE)
 
 
 class CheckAcc:
@@ -190,6 +200,14 @@ class ChunkResult:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         for name, value in zip(self.__slots__, state, strict=True):
             setattr(self, name, value)
+
+
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _is_trace_id(text: str) -> bool:
+    """32 lowercase hex digits, not all zero (the W3C invalid trace id)."""
+    return _TRACE_ID.fullmatch(text) is not None and text != "0" * 32
 
 
 def gap_of(value: float, threshold: float) -> float:
@@ -385,7 +403,7 @@ class _Scanner:
         checks_get = result.checks.get
         evidence_get = result.evidence.get
         groups = self.groups
-        margin = options.margin
+        margin = options.cutoff
         per_reason = options.evidence_per_reason
         filtering = self.filtering
         since, until = options.since, options.until
@@ -479,8 +497,9 @@ class _Scanner:
             found = evidence_get(reason)
             if found is None:
                 found = self._new_reason(reason)
-            if found is not None:
-                kept = found[0] if tid is not None else found[1]
+            if found is not None and len(found[0]) < per_reason:
+                # Examples with a trace to link to come first; the others fill in when there are too few.
+                kept = found[0] if tid is not None and _is_trace_id(tid) else found[1]
                 if len(kept) < per_reason:
                     span = obj.get("span_id") if type(obj) is dict else None
                     kept.append((line_no, tid, span if type(span) is str else None, ts, sym))
@@ -546,7 +565,7 @@ class _Scanner:
         """Finish the ``count`` oldest candidates. Those among the chunk's first ``group_window`` may continue
         the previous chunk's candidates, so they go to the parent with their creation index instead."""
         result = self.result
-        window, margin = self.options.group_window, self.options.margin
+        window, margin = self.options.group_window, self.options.cutoff
         partials, funnel, checks = result.partials, result.funnel, result.checks
         index = self.evicted
         for key, state in islice(self.groups.items(), count):

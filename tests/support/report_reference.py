@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass
@@ -224,7 +225,7 @@ def reference_report(
             stats["kinds"][kind] += 1
             if vote:
                 stats["votes"][vote] += 1
-            if gap <= margin:
+            if gap <= margin * (1 + 1e-9):
                 stats["values"].append(float(e.value))
                 stats["thresholds"].append(float(e.threshold))
                 stats["gaps"].append(gap)
@@ -251,7 +252,7 @@ def reference_report(
             check = (comp, stage, failed[0][0])
             sole_blocked[check] += 1
             worst = max(gap for _, gap in failed)
-            if worst <= margin:
+            if worst <= margin * (1 + 1e-9):
                 sole.setdefault(check, []).append(worst)
 
     near_out: dict[tuple[str, str, str], Any] = {}
@@ -321,12 +322,19 @@ def reference_report(
         "ungrouped": ungrouped,
         "near_misses": near_out,
         "what_if": what_if,
-        "evidence": {
-            reason: [item for item in items if item[2] is not None][:3]
-            + [item for item in items if item[2] is None][: max(0, 3 - len([i for i in items if i[2] is not None]))]
-            for reason, items in evidence.items()
-        },
+        "evidence": {reason: _examples(items) for reason, items in evidence.items()},
     }
+
+
+def _valid_trace(trace: str | None) -> bool:
+    return trace is not None and re.fullmatch(r"[0-9a-f]{32}", trace) is not None and trace != "0" * 32
+
+
+def _examples(items: list[tuple[str, int, str | None]]) -> list[tuple[str, int, str | None]]:
+    """The first three failures with a valid trace id, topped up with the first ones without."""
+    traced = [item for item in items if _valid_trace(item[2])][:3]
+    others = [(path, line, None) for path, line, trace in items if not _valid_trace(trace)]
+    return traced + others[: 3 - len(traced)]
 
 
 def comparable(report: DiagnosticsReport) -> dict[str, Any]:
