@@ -9,7 +9,10 @@ from pathlib import Path
 import orjson
 
 from otel_breakout.report import DiagnosticsReportBuilder
-from otel_breakout.report._inputs import Chunk
+from otel_breakout.report._aggregate import Aggregate
+from otel_breakout.report._analysis import analyse
+from otel_breakout.report._inputs import Chunk, expand_inputs
+from otel_breakout.report._model import ReportOptions
 from otel_breakout.report._scan import ScanOptions, classify_bad_line, scan_chunk
 from tests.support.journal import event, filter_event, write_journal_lines
 from tests.support.report_reference import comparable, reference_report
@@ -218,3 +221,36 @@ def test_classify_bad_line() -> None:
     assert classify_bad_line(b"[[[", "depth limit exceeded", False) == "too_deep"
     assert classify_bad_line(b'{"a": NaN}', "unexpected character", False) == "nan_or_infinity"
     assert classify_bad_line(b'{"a": "NaN", }', "trailing comma", False) == "not_json"
+
+
+def test_distinct_key_limits_fold_without_losing_events(tmp_path: Path) -> None:
+    # Hostile cardinality: every event a new session, symbol, reason and check. Past the limits they fold into
+    # "(other)"; every event is still counted and the report says what was folded.
+    events = [
+        event(
+            "scanner",
+            f"stage{n % 7}",
+            f"SYM{n}",
+            False,
+            f"filter:f{n}",
+            {"filter": f"f{n}", "value": 9.5, "threshold": 10.0, "direction": "min"},
+            session=f"S{n}",
+            trace_id=f"{n:032x}",
+        )
+        for n in range(400)
+    ]
+    path = write_journal_lines(tmp_path / "diag_S_1.jsonl", events)
+    options = ScanOptions(max_shapes=40, max_checks=10, max_reasons=20)
+    files, _ = expand_inputs([path])
+    aggregate = Aggregate(files, options)
+    aggregate.add(scan_chunk(Chunk(0, 0, str(path), 0, None, False, path.stat().st_size), options))
+    aggregate.finish()
+    report = analyse(
+        aggregate, ReportOptions((str(path),), 0.1, 0.5, None, None, (), (), 4096, 1 << 20), "http://x/{trace_id}"
+    )
+    assert report.totals.events == 400 and report.totals.failures == 400
+    assert sum(row.failures for row in report.reasons) == 400
+    assert len(report.near_misses) == 10
+    assert report.totals.sessions <= 40
+    notes = " ".join(report.notes)
+    assert "distinct-key limit" in notes and "check limit" in notes and "reason limit" in notes
