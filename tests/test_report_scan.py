@@ -13,7 +13,8 @@ from otel_breakout.report._aggregate import Aggregate
 from otel_breakout.report._analysis import analyse
 from otel_breakout.report._inputs import Chunk, expand_inputs
 from otel_breakout.report._model import ReportOptions
-from otel_breakout.report._scan import ScanOptions, classify_bad_line, scan_chunk
+from otel_breakout.report._records import ScanOptions
+from otel_breakout.report._scan import scan_chunk
 from tests.support.journal import event, filter_event, write_journal_lines
 from tests.support.report_reference import comparable, reference_report
 
@@ -213,14 +214,6 @@ def test_candidates_held_in_memory_are_bounded(tmp_path: Path) -> None:
     # to the parent; the rest were finished here.
     assert len(result.partials) == 1024
     assert result.funnel[("scanner", "liquidity")][0] == 30_000 - 1024
-
-
-def test_classify_bad_line() -> None:
-    assert classify_bad_line(b"  ", "unexpected end", False) is None
-    assert classify_bad_line(b'{"a": 1', "unexpected end of data", True) == "truncated"
-    assert classify_bad_line(b"[[[", "depth limit exceeded", False) == "too_deep"
-    assert classify_bad_line(b'{"a": NaN}', "unexpected character", False) == "nan_or_infinity"
-    assert classify_bad_line(b'{"a": "NaN", }', "trailing comma", False) == "not_json"
 
 
 def test_distinct_key_limits_fold_without_losing_events(tmp_path: Path) -> None:

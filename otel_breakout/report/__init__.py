@@ -23,7 +23,7 @@ from otel_breakout.report._model import (
     Totals,
     WhatIf,
 )
-from otel_breakout.report._scan import SKIP_CAUSES
+from otel_breakout.report._records import SKIP_CAUSES
 
 __all__ = [
     "SKIP_CAUSES",

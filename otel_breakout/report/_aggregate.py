@@ -14,7 +14,7 @@ from itertools import islice
 from typing import Any
 
 from otel_breakout.report._inputs import SourceFile
-from otel_breakout.report._scan import (
+from otel_breakout.report._records import (
     OTHER,
     CheckAcc,
     ChunkResult,

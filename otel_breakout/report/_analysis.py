@@ -23,7 +23,8 @@ from otel_breakout.report._model import (
     SymbolBlockers,
     Totals,
 )
-from otel_breakout.report._scan import BOUNDARY_TOLERANCE, OTHER, SKIP_CAUSES, CheckAcc
+from otel_breakout.report._records import BOUNDARY_TOLERANCE, OTHER, SKIP_CAUSES, CheckAcc
+from otel_breakout.report._validate import is_trace_id
 from otel_breakout.report._whatif import median, what_if_candidates
 
 __all__ = ["GAP_BUCKET_FRACTIONS", "analyse", "check_label", "plural", "trace_url"]
@@ -32,7 +33,6 @@ NO_REASON = "(no reason)"
 NO_SYMBOL = "(no symbol)"
 # Near-miss gap buckets, as fractions of the margin (10% margin: <=1%, <=2.5%, <=5%, <=10%).
 GAP_BUCKET_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
-_TRACE_ID = re.compile(r"[0-9a-f]{32}")
 _SPAN_ID = re.compile(r"[0-9a-f]{16}")
 _COMPONENT_ORDER = {"scanner": 0, "signal": 1}
 
@@ -253,7 +253,7 @@ def analyse(
             continue
         links = []
         for file_index, line, trace, span, ts, sym in (*kept[0], *kept[1])[: agg.options.evidence_per_reason]:
-            valid = isinstance(trace, str) and _TRACE_ID.fullmatch(trace) is not None and trace != "0" * 32
+            valid = isinstance(trace, str) and is_trace_id(trace)
             span_ok = span if isinstance(span, str) and _SPAN_ID.fullmatch(span) else None
             links.append(
                 EvidenceLink(

@@ -18,7 +18,8 @@ from otel_breakout.report._aggregate import Aggregate
 from otel_breakout.report._analysis import analyse
 from otel_breakout.report._inputs import Chunk, SourceFile, expand_inputs, plan_chunks
 from otel_breakout.report._model import DiagnosticsReport, ReportOptions
-from otel_breakout.report._scan import ChunkResult, ScanOptions, scan_chunk
+from otel_breakout.report._records import ChunkResult, ScanOptions
+from otel_breakout.report._scan import scan_chunk
 from otel_breakout.report._timeparse import parse_time
 
 __all__ = ["DiagnosticsReportBuilder", "Progress"]

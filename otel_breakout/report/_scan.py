@@ -14,274 +14,27 @@ many newer candidates, which holds for a bot that evaluates one candle or one sc
 from __future__ import annotations
 
 import gc
-import json
-import re
-from array import array
-from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
 import orjson
 
 from otel_breakout.report._inputs import Chunk, LineBlocks
-
-__all__ = [
-    "BOUNDARY_TOLERANCE",
-    "SKIP_CAUSES",
-    "CheckAcc",
-    "ChunkResult",
-    "GroupState",
-    "ScanOptions",
-    "classify_bad_line",
-    "finalize_group",
-    "gap_of",
-    "merge_group",
-    "scan_chunk",
-]
-
-# Why a line was skipped, in the order the report lists them.
-SKIP_CAUSES = (
-    "not_json",
-    "truncated",
-    "nan_or_infinity",
-    "too_deep",
-    "too_long",
-    "not_an_object",
-    "missing_field",
-    "wrong_type",
-    "unknown_version",
+from otel_breakout.report._records import (
+    OTHER,
+    CheckAcc,
+    ChunkResult,
+    GroupKey,
+    GroupState,
+    ScanOptions,
+    finalize_group,
 )
-OTHER = "(other)"
-# Gaps are compared with the margin with this relative slack, so a value exactly 5% off by its decimal
-# digits (1.9 against 2.0 gives 0.050000000000000044 in binary) counts as within 5%.
-BOUNDARY_TOLERANCE = 1e-9
+from otel_breakout.report._validate import classify_bad_line, fields_slow, is_trace_id, strings_ok
+
+__all__ = ["scan_chunk"]
+
 _INF = float("inf")
 _EXAMPLES = 3
-
-# A candidate's state: None while every evaluation passed; after the first failure a list
-# [first failing check, failures, the only failing check so far, its largest gap, several checks failed].
-GroupState = list[Any] | None
-GroupKey = tuple[Any, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ScanOptions:
-    """What every worker needs to know; picklable."""
-
-    margin: float = 0.1
-    since: float = -_INF
-    until: float = _INF
-    symbols: frozenset[str] | None = None
-    sessions: frozenset[str] | None = None
-    max_line_bytes: int = 1 << 20
-    group_window: int = 4096
-    evidence_per_reason: int = 3
-    max_shapes: int = 200_000
-    max_checks: int = 10_000
-    max_reasons: int = 10_000
-
-    @property
-    def cutoff(self) -> float:
-        """The largest gap that is a near miss."""
-        return self.margin * (1 + BOUNDARY_TOLERANCE)
-
-
-class CheckAcc:
-    """Failures of one filter or condition: counters, and compact arrays for the near misses."""
-
-    __slots__ = (
-        "failures",
-        "gaps",
-        "inconsistent",
-        "inferred_max",
-        "inferred_min",
-        "non_numeric",
-        "recorded_max",
-        "recorded_min",
-        "sole_blocked",
-        "sole_gaps",
-        "thresholds",
-        "values",
-    )
-
-    def __init__(self) -> None:
-        self.failures = 0
-        self.non_numeric = 0  # value or threshold missing, null (coerced NaN) or not a number
-        self.inconsistent = 0  # recorded as failed although the value is on the passing side
-        self.recorded_min = 0
-        self.recorded_max = 0
-        self.inferred_min = 0
-        self.inferred_max = 0
-        self.values = array("d")
-        self.thresholds = array("d")
-        self.gaps = array("d")
-        self.sole_blocked = 0  # candidates this check alone kept from passing
-        self.sole_gaps = array("d")  # ... and their gaps, when within the margin
-
-    def merge(self, other: CheckAcc) -> None:
-        self.failures += other.failures
-        self.non_numeric += other.non_numeric
-        self.inconsistent += other.inconsistent
-        self.recorded_min += other.recorded_min
-        self.recorded_max += other.recorded_max
-        self.inferred_min += other.inferred_min
-        self.inferred_max += other.inferred_max
-        self.values.extend(other.values)
-        self.thresholds.extend(other.thresholds)
-        self.gaps.extend(other.gaps)
-        self.sole_blocked += other.sole_blocked
-        self.sole_gaps.extend(other.sole_gaps)
-
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for name, value in zip(self.__slots__, state, strict=True):
-            setattr(self, name, value)
-
-
-class ChunkResult:
-    """Everything one chunk contributes. Line numbers are local to the chunk until the parent merges it."""
-
-    __slots__ = (
-        "checks",
-        "chunk_index",
-        "created",
-        "error",
-        "events",
-        "evidence",
-        "file_index",
-        "filtered",
-        "first_seen",
-        "funnel",
-        "lines",
-        "partials",
-        "reasons_folded",
-        "shape_folded",
-        "shapes",
-        "size",
-        "skip_examples",
-        "skipped",
-        "ts_max",
-        "ts_min",
-        "ungrouped",
-        "untracked_checks",
-    )
-
-    def __init__(self, file_index: int, chunk_index: int, size: int) -> None:
-        self.file_index = file_index
-        self.chunk_index = chunk_index
-        self.size = size
-        self.lines = 0
-        self.events = 0
-        self.filtered = 0
-        self.error: str | None = None
-        self.ts_min = _INF
-        self.ts_max = -_INF
-        # (session, component, stage, symbol, passed, reason, check) -> events
-        self.shapes: dict[tuple[Any, ...], int] = {}
-        self.shape_folded = 0
-        self.first_seen: dict[tuple[str, str, str | None], int] = {}
-        self.checks: dict[tuple[str, str, str], CheckAcc] = {}
-        self.untracked_checks = 0
-        self.skipped: dict[str, int] = {}
-        self.skip_examples: dict[str, list[int]] = {}
-        # reason -> ([examples with a trace id], [examples without]); an example is (line, trace, span, ts, symbol)
-        self.evidence: dict[str | None, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = {}
-        self.reasons_folded = 0
-        # (component, stage) -> [candidates in, left, {check: removed first by it}]
-        self.funnel: dict[tuple[str, str], list[Any]] = {}
-        self.partials: list[tuple[GroupKey, GroupState, int]] = []  # (key, state, creation index in chunk)
-        self.created = 0
-        self.ungrouped = 0
-
-    def __getstate__(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for name, value in zip(self.__slots__, state, strict=True):
-            setattr(self, name, value)
-
-
-_TRACE_ID = re.compile(r"[0-9a-f]{32}")
-
-
-def _is_trace_id(text: str) -> bool:
-    """32 lowercase hex digits, not all zero (the W3C invalid trace id)."""
-    return _TRACE_ID.fullmatch(text) is not None and text != "0" * 32
-
-
-def gap_of(value: float, threshold: float) -> float:
-    """Distance to the threshold, relative to it (absolute when the threshold is 0)."""
-    return abs(value - threshold) / abs(threshold) if threshold != 0 else abs(value - threshold)
-
-
-class _NonFinite(ValueError):
-    pass
-
-
-def _reject_constant(name: str) -> float:
-    raise _NonFinite(name)
-
-
-def classify_bad_line(line: bytes, message: str, unterminated: bool) -> str | None:
-    """The skip cause of a line orjson refused (``None``: a blank line, not worth reporting)."""
-    if not line.strip():
-        return None
-    if unterminated:
-        return "truncated"
-    if "depth limit" in message or "recursion" in message:
-        return "too_deep"
-    if "infinity" in message or "NaN" in message:
-        return "nan_or_infinity"
-    if b"NaN" in line or b"Infinity" in line:
-        try:
-            json.loads(line, parse_constant=_reject_constant)
-        except _NonFinite:
-            return "nan_or_infinity"
-        except (ValueError, RecursionError):
-            pass
-    return "not_json"
-
-
-def merge_group(earlier: GroupState, later: GroupState) -> GroupState:
-    """The state of a candidate seen as ``earlier`` and then, further on, as ``later``."""
-    if later is None:
-        return earlier
-    if earlier is None:
-        return list(later)
-    if earlier[4] or later[4] or earlier[2] != later[2]:
-        earlier[4] = True
-    elif later[3] > earlier[3]:
-        earlier[3] = later[3]
-    earlier[1] += later[1]
-    return earlier
-
-
-def finalize_group(
-    key: GroupKey,
-    state: GroupState,
-    funnel: dict[tuple[str, str], list[Any]],
-    checks: dict[tuple[str, str, str], CheckAcc],
-    margin: float,
-) -> None:
-    """Count a finished candidate in its stage's funnel, and as a lone blocker when one check failed."""
-    stage = (key[1], key[2])
-    row = funnel.get(stage)
-    if row is None:
-        row = funnel[stage] = [0, 0, {}]
-    row[0] += 1
-    if state is None:
-        row[1] += 1
-        return
-    removed = row[2]
-    removed[state[0]] = removed.get(state[0], 0) + 1
-    if not state[4]:
-        acc = checks.get((key[1], key[2], state[2]))
-        if acc is not None:
-            acc.sole_blocked += 1
-            if state[3] <= margin:
-                acc.sole_gaps.append(state[3])
 
 
 def _skip(result: ChunkResult, cause: str, line: int) -> None:
@@ -309,54 +62,6 @@ def scan_chunk(chunk: Chunk, options: ScanOptions) -> ChunkResult:
             gc.enable()
     result.error = blocks.error
     return result
-
-
-_FIELDS = ("v", "ts", "session_id", "component", "stage", "symbol", "passed", "reason", "trace_id", "payload")
-_REQUIRED = ("v", "ts", "session_id", "component", "stage")
-
-
-def _strings_ok(key: tuple[Any, ...]) -> bool:
-    """Session, component and stage are strings; symbol and reason strings or null (shape key order)."""
-    sid, comp, stage, sym, _, reason, _ = key
-    return (
-        type(sid) is str
-        and type(comp) is str
-        and type(stage) is str
-        and (type(sym) is str or sym is None)
-        and (type(reason) is str or reason is None)
-    )
-
-
-def _fields_slow(obj: Any) -> tuple[Any, ...] | str:
-    """The fields of an event, or the cause to skip it. Optional fields may be absent."""
-    if type(obj) is not dict:
-        return "not_an_object"
-    for name in _REQUIRED:
-        if name not in obj:
-            return "missing_field"
-    v = obj["v"]
-    if type(v) is float and 1.0 <= v < 2.0:
-        pass  # a minor version of schema 1
-    elif type(v) is int or type(v) is float:
-        if v != 1:
-            return "unknown_version"
-    else:
-        return "wrong_type"
-    fields = tuple(obj.get(name) for name in _FIELDS)
-    _, ts, sid, comp, stage, sym, passed, reason, tid, payload = fields
-    if not (
-        type(sid) is str
-        and type(comp) is str
-        and type(stage) is str
-        and (type(ts) is float or type(ts) is int)
-        and (type(sym) is str or sym is None)
-        and (passed is False or passed is True or passed is None)
-        and (type(reason) is str or reason is None)
-        and (type(tid) is str or tid is None)
-        and (type(payload) is dict or payload is None)
-    ):
-        return "wrong_type"
-    return fields
 
 
 class _Scanner:
@@ -471,7 +176,7 @@ class _Scanner:
                     and (type(payload) is dict or payload is None)
                 )
             if not ok:
-                fields = _fields_slow(obj)
+                fields = fields_slow(obj)
                 if isinstance(fields, str):
                     _skip(result, fields, line_no)
                     continue
@@ -490,7 +195,7 @@ class _Scanner:
             except TypeError:  # an unhashable list or object where a string belongs
                 _skip(result, "wrong_type", line_no)
                 continue
-            if slot is None and not _strings_ok(skey):
+            if slot is None and not strings_ok(skey):
                 _skip(result, "wrong_type", line_no)
                 continue
             if filtering and (
@@ -533,7 +238,7 @@ class _Scanner:
                 result.reasons_folded += 1
             elif len(found[0]) < per_reason:
                 # Examples with a trace to link to come first; the others fill in when there are too few.
-                kept = found[0] if tid is not None and _is_trace_id(tid) else found[1]
+                kept = found[0] if tid is not None and is_trace_id(tid) else found[1]
                 if len(kept) < per_reason:
                     span = obj.get("span_id") if type(obj) is dict else None
                     kept.append((line_no, tid, span if type(span) is str else None, ts, sym))
