@@ -105,7 +105,7 @@ class ReportSettings:
     """The diagnostics report (``otel-breakout report``)."""
 
     trace_url_template: str = DEFAULT_TRACE_URL_TEMPLATE
-    workers: int = 0  # 0: one per available core
+    workers: int = 0  # 0: one per core that is idle when a large read starts
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,7 +141,8 @@ VARIABLES: tuple[Variable, ...] = (
     _ours(
         "OTEL_BREAKOUT_REPORT_WORKERS",
         "0",
-        "processes `otel-breakout report` uses for large inputs; `0` means one per available core",
+        "processes `otel-breakout report` uses for inputs of 64 MiB or more; `0` means one per core that is "
+        "idle when the read starts",
     ),
     # --- demo (otel_breakout.demo) --------------------------------------------------------------
 )

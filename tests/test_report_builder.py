@@ -8,6 +8,7 @@ the parallel path and the parent's merge of unfinished candidates.
 from __future__ import annotations
 
 import gzip
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 from otel_breakout import ConfigError, Settings
 from otel_breakout.report import DiagnosticsReportBuilder
+from otel_breakout.report._builder import idle_cores
 from otel_breakout.report._synthetic import JournalSpec, write_journal
 from tests.support.report_reference import comparable, reference_report
 
@@ -200,3 +202,22 @@ def test_trace_links_follow_the_configured_template(tmp_path: Path) -> None:
     default = DiagnosticsReportBuilder(paths, settings=Settings.from_env({})).build()
     url = next(link.url for item in default.evidence for link in item.examples if link.url)
     assert url.startswith("http://127.0.0.1:3001/explore?") and "tempo" in url
+
+
+def test_idle_cores_from_proc_stat(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 1 2 3\n")
+
+    def later() -> None:
+        stat.write_text("cpu  150 0 150 900 0 0 0 0 0 0\n")  # half the time idle
+
+    timer = threading.Timer(0.05, later)
+    timer.start()
+    try:
+        free = idle_cores(64, interval=0.3, stat=str(stat))
+    finally:
+        timer.join()
+    assert free == round(0.5 * (os.cpu_count() or 1))
+    assert idle_cores(3, interval=0.0, stat=str(stat)) == 3  # no time passed: assume all free
+    assert idle_cores(2, interval=0.0, stat=str(tmp_path / "missing")) == 2
+    assert 0 <= idle_cores(2, interval=0.05) <= 2  # the real /proc/stat where there is one

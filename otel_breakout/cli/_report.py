@@ -78,7 +78,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--recover-share", type=_share, default=0.5, help="share of near misses a recommendation must recover"
     )
-    parser.add_argument("--workers", type=_count, help="processes for large inputs (0: one per core)")
+    parser.add_argument("--workers", type=_count, help="processes for large inputs (0: one per idle core)")
     parser.add_argument(
         "--progress", choices=("auto", "always", "never"), default="auto", help="progress bar (auto: terminal, 50 MB+)"
     )

@@ -6,6 +6,7 @@ import math
 import multiprocessing
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -22,7 +23,7 @@ from otel_breakout.report._records import ChunkResult, ScanOptions
 from otel_breakout.report._scan import scan_chunk
 from otel_breakout.report._timeparse import parse_time
 
-__all__ = ["DiagnosticsReportBuilder", "Progress"]
+__all__ = ["DiagnosticsReportBuilder", "Progress", "idle_cores"]
 
 Progress = Callable[[int, int], None]
 PathLike = str | os.PathLike[str]
@@ -35,6 +36,33 @@ def _available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def _cpu_times(path: str) -> tuple[int, int]:
+    """(idle, total) jiffies of all CPUs, from the first line of /proc/stat."""
+    with open(path, encoding="ascii") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:]]
+    return fields[3] + (fields[4] if len(fields) > 4 else 0), sum(fields[:8])
+
+
+def idle_cores(cores: int, *, interval: float = 0.1, stat: str = "/proc/stat") -> int:
+    """How many of ``cores`` sat idle over ``interval`` seconds (all of them where /proc/stat is missing).
+
+    A second worker only pays when a core is free: with the CPU shared between busy sessions (Linux
+    autogroup), more processes do not get this one more time, and the split costs some work.
+    """
+    try:
+        idle_before, total_before = _cpu_times(stat)
+        time.sleep(interval)
+        idle_after, total_after = _cpu_times(stat)
+    except (OSError, ValueError, IndexError):
+        return cores
+    elapsed = total_after - total_before
+    if elapsed <= 0:
+        return cores
+    machine = os.cpu_count() or cores
+    free = (idle_after - idle_before) / elapsed * machine
+    return max(0, min(cores, round(free)))
 
 
 def _scan_guarded(chunk: Chunk, options: ScanOptions) -> ChunkResult:
@@ -54,7 +82,8 @@ class DiagnosticsReportBuilder:
     ``max_line_bytes`` is skipped as it streams past), at most ``2 * group_window`` candidates are open per
     process, distinct-key tables are capped, and the only arrays that grow are the near misses (24 bytes each)
     and the near misses of lone blockers (8 bytes each), which the exact medians and what-if counts need.
-    Inputs of ``parallel_min_bytes`` or more are read by ``workers`` processes over 32 MiB byte ranges.
+    Inputs of ``parallel_min_bytes`` or more are read by ``workers`` processes over 32 MiB byte ranges
+    (``0``, the default: one per core that is idle when the read starts, see :func:`idle_cores`).
     """
 
     def __init__(
@@ -93,7 +122,7 @@ class DiagnosticsReportBuilder:
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"{name}={value!r}: expected an integer of at least {minimum}")
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
-            raise ValueError(f"workers={workers!r}: expected a non-negative integer (0: one per core)")
+            raise ValueError(f"workers={workers!r}: expected a non-negative integer (0: one per idle core)")
         self._since = None if since is None else parse_time(since)
         self._until = None if until is None else parse_time(until)
         self._symbols = tuple(sorted(set(symbols))) if symbols is not None else ()
@@ -105,8 +134,7 @@ class DiagnosticsReportBuilder:
         if not template.startswith(("http://", "https://")) or "{trace_id}" not in template:
             raise ConfigError("trace_url_template", template, "an http:// or https:// URL containing {trace_id}")
         self._template = template
-        chosen = settings.report.workers if workers is None else workers
-        self._workers = chosen or _available_cores()
+        self._workers = settings.report.workers if workers is None else workers  # 0: decided per build
         self._margin = float(near_miss_margin)
         self._share = float(recover_share)
         self._window = group_window
@@ -177,7 +205,10 @@ class DiagnosticsReportBuilder:
         return analyse(aggregate, report_options, self._template)
 
     def _results(self, chunks: list[Chunk], options: ScanOptions, total: int) -> Iterator[ChunkResult]:
-        workers = min(self._workers, len(chunks))
+        workers = self._workers
+        if total >= self._parallel_min and len(chunks) > 1 and workers == 0:
+            workers = max(1, idle_cores(_available_cores()))
+        workers = min(workers, len(chunks))
         if workers <= 1 or total < self._parallel_min:
             for chunk in chunks:
                 yield _scan_guarded(chunk, options)
