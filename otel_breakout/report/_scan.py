@@ -69,7 +69,7 @@ class _Scanner:
 
     The loop in :meth:`block` is the hot path (a few microseconds per event): one ``orjson.loads``, the
     fields read by subscript, type checks chained so the common case short-circuits, and everything else
-    (an optional field missing, a float version, a wrong type) handed to :func:`_fields_slow`, which applies
+    (an optional field missing, a float version, a wrong type) handed to :func:`fields_slow`, which applies
     the full rules. Parsed objects are dropped at once: keeping blocks of them alive was measured slower.
     """
 
@@ -81,8 +81,9 @@ class _Scanner:
         )
         self.lineno = 0
         self.groups: dict[GroupKey, GroupState] = {}
-        # Shape -> [events]; a list so that counting an event hashes its key once.
-        self.shapes: dict[tuple[Any, ...], list[Any]] = {}  # see _shape
+        # Shape (session, component, stage, symbol, passed, reason, check) -> its slot, see _shape. A list,
+        # so that counting an event hashes its key once.
+        self.shapes: dict[tuple[Any, ...], list[Any]] = {}
         self.evicted = 0  # candidates already finished or handed over, in creation order
         self.events = 0
         self.ts_min = _INF
