@@ -7,6 +7,7 @@ from otel_breakout._settings import (
     ConfigWarning,
     MetricsSettings,
     OtlpExporterSettings,
+    ReportSettings,
     ResourceSettings,
     Settings,
 )
@@ -24,6 +25,7 @@ from otel_breakout.metrics import (
     get_resource_monitor,
     take_memory_snapshot,
 )
+from otel_breakout.report import DiagnosticsReport, DiagnosticsReportBuilder
 
 __all__ = [
     "LATENCY_BUCKETS_SECONDS",
@@ -31,10 +33,13 @@ __all__ = [
     "BatchSettings",
     "ConfigError",
     "ConfigWarning",
+    "DiagnosticsReport",
+    "DiagnosticsReportBuilder",
     "MetricsLogger",
     "MetricsSettings",
     "OptimizationAction",
     "OtlpExporterSettings",
+    "ReportSettings",
     "ResourceLimits",
     "ResourceMetrics",
     "ResourceMonitor",

@@ -20,12 +20,14 @@ from urllib.parse import unquote
 from otel_breakout._variables import VARIABLES
 
 __all__ = [
+    "DEFAULT_TRACE_URL_TEMPLATE",
     "ApiSettings",
     "BatchSettings",
     "ConfigError",
     "ConfigWarning",
     "MetricsSettings",
     "OtlpExporterSettings",
+    "ReportSettings",
     "ResourceSettings",
     "Settings",
     "environment_variables",
@@ -90,6 +92,23 @@ class BatchSettings:
     export_timeout_ms: int
     max_queue_size: int
     max_export_batch_size: int
+
+
+# Grafana Explore on the Tempo datasource (uid `tempo`), the trace queried by id, one hour either side.
+DEFAULT_TRACE_URL_TEMPLATE = (
+    "http://127.0.0.1:3001/explore?schemaVersion=1&orgId=1&panes="
+    "%7B%22trace%22:%7B%22datasource%22:%22tempo%22,%22queries%22:%5B%7B%22refId%22:%22A%22,"
+    "%22datasource%22:%7B%22type%22:%22tempo%22,%22uid%22:%22tempo%22%7D,%22queryType%22:%22traceql%22,"
+    "%22query%22:%22{trace_id}%22%7D%5D,%22range%22:%7B%22from%22:%22{from_ms}%22,%22to%22:%22{to_ms}%22%7D%7D%7D"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """The diagnostics report (``otel-breakout report``)."""
+
+    trace_url_template: str = DEFAULT_TRACE_URL_TEMPLATE
+    workers: int = 0  # 0: one per core that is idle when a large read starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +190,7 @@ class Settings:
     api: ApiSettings = ApiSettings()
     metrics: MetricsSettings = MetricsSettings()
     resources: ResourceSettings = ResourceSettings()
+    report: ReportSettings = ReportSettings()
     _sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
@@ -333,6 +353,21 @@ class _Builder:
             return default
         self._sources[var] = found[0]
         return str(found[1])
+
+    def url_template(self, var: str, default: str) -> str:
+        """An http(s) URL with a ``{trace_id}`` placeholder."""
+
+        def parse(value: object) -> str:
+            text = str(value)
+            if (
+                not text.startswith(("http://", "https://"))
+                or "{trace_id}" not in text
+                or any(c.isspace() for c in text)
+            ):
+                raise ValueError(text)
+            return text
+
+        return self._parse(var, default, "an http:// or https:// URL without spaces containing {trace_id}", parse)
 
     def pairs(self, var: str, *, generic: str | None = None, secret: bool = False) -> tuple[tuple[str, str], ...]:
         """``k=v,k2=v2`` with percent-decoding, or a mapping argument."""
@@ -574,6 +609,10 @@ class _Builder:
             api=self.api(),
             metrics=self.metrics_section(),
             resources=self.resource_section(),
+            report=ReportSettings(
+                trace_url_template=self.url_template("OTEL_BREAKOUT_TRACE_URL_TEMPLATE", d.report.trace_url_template),
+                workers=self.integer("OTEL_BREAKOUT_REPORT_WORKERS", d.report.workers),
+            ),
             _sources=tuple(sorted(self._sources.items())),
         )
         if not settings.service_name.strip():

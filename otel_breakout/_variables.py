@@ -192,5 +192,17 @@ VARIABLES: tuple[Variable, ...] = (
         "`/api/metrics/health` is critical (HTTP 503) when the last engine cycle ended longer ago than this",
     ),
     # --- diagnostics report (otel_breakout.report) ----------------------------------------------
+    _ours(
+        "OTEL_BREAKOUT_TRACE_URL_TEMPLATE",
+        "`http://127.0.0.1:3001/explore?...` (Grafana Explore, Tempo datasource uid `tempo`)",
+        "link for trace ids in the diagnostics report; `{trace_id}`, `{span_id}`, `{from_ms}`, `{to_ms}` are "
+        "filled in; must be an http(s) URL containing `{trace_id}`",
+    ),
+    _ours(
+        "OTEL_BREAKOUT_REPORT_WORKERS",
+        "0",
+        "processes `otel-breakout report` uses for inputs of 64 MiB or more; `0` means one per core that is "
+        "idle when the read starts",
+    ),
     # --- demo (otel_breakout.demo) --------------------------------------------------------------
 )

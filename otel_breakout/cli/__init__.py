@@ -17,7 +17,12 @@ from otel_breakout._version import __version__
 __all__ = ["main"]
 
 # Add a subcommand by adding its module here.
-_COMMANDS = ("otel_breakout.cli._env", "otel_breakout.cli._serve", "otel_breakout.cli._snapshot")
+_COMMANDS = (
+    "otel_breakout.cli._env",
+    "otel_breakout.cli._serve",
+    "otel_breakout.cli._snapshot",
+    "otel_breakout.cli._report",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
