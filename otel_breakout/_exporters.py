@@ -30,6 +30,7 @@ from opentelemetry.sdk.metrics.view import Aggregation, ExponentialBucketHistogr
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
 from otel_breakout._settings import OtlpExporterSettings, Settings, Signal
+from otel_breakout._views import cardinality_limits
 
 __all__ = ["build_log_exporters", "build_metric_readers", "build_span_exporters"]
 
@@ -181,6 +182,7 @@ def build_metric_readers(settings: Settings, prometheus_reader: MetricReader | N
                 exporter,
                 export_interval_millis=settings.metric_export_interval_ms,
                 export_timeout_millis=settings.metric_export_timeout_ms,
+                cardinality_limits=cardinality_limits(settings.cardinality_limit),
             )
         )
     return readers

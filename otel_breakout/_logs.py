@@ -14,7 +14,15 @@ import orjson
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider
 
-__all__ = ["JsonLinesFormatter", "install_logging", "install_trace_context_factory"]
+__all__ = ["JsonLinesFormatter", "install_export_error_dedupe", "install_logging", "install_trace_context_factory"]
+
+# The loggers the OTLP exporters report failed exports on (one per exporter module).
+_EXPORTER_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.grpc.exporter",
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+    "opentelemetry.exporter.otlp.proto.http._log_exporter",
+)
 
 _factory_lock = threading.Lock()
 _factory_installed = False
@@ -45,6 +53,55 @@ def install_trace_context_factory() -> None:
 
         logging.setLogRecordFactory(factory)
         _factory_installed = True
+
+
+class _ExportErrorDedupe(logging.Filter):
+    """Let one export failure through per interval; count the rest.
+
+    With the collector down or black-holed, every batch of every signal logs a warning and an error, every
+    few seconds, forever. One line says what is wrong; the next, an interval later, says how many more
+    there were. The bot's own log stays readable.
+    """
+
+    def __init__(self, interval_s: float) -> None:
+        super().__init__()
+        self._interval = interval_s
+        self._lock = threading.Lock()
+        self._last: float | None = None
+        self._suppressed = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        now = record.created
+        with self._lock:
+            if self._last is not None and now - self._last < self._interval:
+                self._suppressed += 1
+                return False
+            suppressed, self._suppressed, self._last = self._suppressed, 0, now
+        minutes = self._interval / 60
+        note = f" ({suppressed} more export errors since the last report)" if suppressed else ""
+        record.msg = (
+            f"{record.getMessage()}{note}; telemetry export is failing, the bot keeps running; further "
+            f"export errors are counted and reported at most every {minutes:g} min"
+        )
+        record.args = None
+        return True
+
+
+_dedupe_lock = threading.Lock()
+_dedupe: _ExportErrorDedupe | None = None
+
+
+def install_export_error_dedupe(interval_s: float = 600.0) -> None:
+    """Attach the export-failure filter to every OTLP exporter logger (once per process)."""
+    global _dedupe
+    with _dedupe_lock:
+        if _dedupe is not None:
+            return
+        _dedupe = _ExportErrorDedupe(interval_s)
+        for name in _EXPORTER_LOGGERS:
+            logging.getLogger(name).addFilter(_dedupe)
 
 
 class JsonLinesFormatter(logging.Formatter):
@@ -110,6 +167,7 @@ def install_logging(
 ) -> list[logging.Handler]:
     """Attach our handlers to the root logger and return them (``Telemetry.shutdown`` removes them)."""
     install_trace_context_factory()
+    install_export_error_dedupe()
     handlers: list[logging.Handler] = []
     if logger_provider is not None:
         otel_handler = _otel_handler_class()(level=logging.getLevelName(level), logger_provider=logger_provider)

@@ -19,7 +19,19 @@ from urllib.parse import unquote
 
 from otel_breakout._variables import VARIABLES
 
-__all__ = ["BatchSettings", "ConfigError", "ConfigWarning", "OtlpExporterSettings", "Settings", "environment_variables"]
+__all__ = [
+    "DEFAULT_TRACE_URL_TEMPLATE",
+    "ApiSettings",
+    "BatchSettings",
+    "ConfigError",
+    "ConfigWarning",
+    "MetricsSettings",
+    "OtlpExporterSettings",
+    "ReportSettings",
+    "ResourceSettings",
+    "Settings",
+    "environment_variables",
+]
 
 Protocol = Literal["grpc", "http/protobuf"]
 Signal = Literal["traces", "metrics", "logs"]
@@ -82,6 +94,67 @@ class BatchSettings:
     max_export_batch_size: int
 
 
+# Grafana Explore on the Tempo datasource (uid `tempo`), the trace queried by id, one hour either side.
+DEFAULT_TRACE_URL_TEMPLATE = (
+    "http://127.0.0.1:3001/explore?schemaVersion=1&orgId=1&panes="
+    "%7B%22trace%22:%7B%22datasource%22:%22tempo%22,%22queries%22:%5B%7B%22refId%22:%22A%22,"
+    "%22datasource%22:%7B%22type%22:%22tempo%22,%22uid%22:%22tempo%22%7D,%22queryType%22:%22traceql%22,"
+    "%22query%22:%22{trace_id}%22%7D%5D,%22range%22:%7B%22from%22:%22{from_ms}%22,%22to%22:%22{to_ms}%22%7D%7D%7D"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """The diagnostics report (``otel-breakout report``)."""
+
+    trace_url_template: str = DEFAULT_TRACE_URL_TEMPLATE
+    workers: int = 0  # 0: one per core that is idle when a large read starts
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """The metrics API (``otel_breakout.api``): where it binds, its token, and when a quiet engine is unhealthy."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = field(default=None, repr=False)
+    cycle_warning_s: float = 60.0
+    cycle_critical_s: float = 180.0
+
+
+# Shorter bearer tokens are guessable; `python -c "import secrets; print(secrets.token_urlsafe(32))"` makes one.
+API_TOKEN_MIN_LENGTH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """``OTEL_BREAKOUT_METRICS_*``: the MetricsLogger's rolling window and the opt-in symbol attribute."""
+
+    window: int = 1000
+    symbol_attribute: bool = False
+    symbol_limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSettings:
+    """``OTEL_BREAKOUT_RESOURCE_*``: the resource monitor's interval, limits and corrective actions."""
+
+    interval_s: float = 5.0
+    history: int = 720
+    max_cpu_percent: float = 90.0
+    max_memory_percent: float = 85.0
+    max_memory_mb: float = 2048.0
+    max_disk_percent: float = 90.0
+    max_threads: int = 80
+    max_open_files: int = 800
+    auto_optimize: bool = True
+    cooldown_s: float = 300.0
+    disk_path: str = "."
+    log_dir: str | None = None
+    log_max_age_s: float = 7 * 24 * 3600.0
+    log_patterns: tuple[str, ...] = ("*.log", "*.log.*", "*.jsonl", "*.jsonl.*")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Effective configuration. Build it with :meth:`from_env`; pass it, never re-read the environment."""
@@ -114,6 +187,10 @@ class Settings:
     log_file_max_bytes: int = 10 * 1024 * 1024
     log_file_backups: int = 5
     # Sections for the feature modules are added below this line, one frozen dataclass each.
+    api: ApiSettings = ApiSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    resources: ResourceSettings = ResourceSettings()
+    report: ReportSettings = ReportSettings()
     _sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
@@ -137,6 +214,7 @@ class Settings:
             for signal in SIGNALS:
                 otlp = data[f"otlp_{signal}"]
                 otlp["headers"] = [(k, _mask(v)) for k, v in otlp["headers"]]
+            data["api"]["token"] = _mask(data["api"]["token"] or "") or None
         return data
 
     @property
@@ -236,16 +314,18 @@ class _Builder:
 
         return self._parse(var, default, "true or false", parse, generic)
 
-    def integer(self, var: str, default: int, *, minimum: int = 0, generic: str | None = None) -> int:
+    def integer(
+        self, var: str, default: int, *, minimum: int = 0, maximum: int = 2**31 - 1, generic: str | None = None
+    ) -> int:
         def parse(value: object) -> int:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(value)
             number = int(value) if isinstance(value, (int, float)) else int(str(value), 10)
-            if not minimum <= number <= 2**31 - 1:
+            if not minimum <= number <= maximum:
                 raise ValueError(number)
             return number
 
-        return self._parse(var, default, f"an integer from {minimum} to 2147483647", parse, generic)
+        return self._parse(var, default, f"an integer from {minimum} to {maximum}", parse, generic)
 
     def number(self, var: str, default: float, *, minimum: float, maximum: float) -> float:
         def parse(value: object) -> float:
@@ -273,6 +353,21 @@ class _Builder:
             return default
         self._sources[var] = found[0]
         return str(found[1])
+
+    def url_template(self, var: str, default: str) -> str:
+        """An http(s) URL with a ``{trace_id}`` placeholder."""
+
+        def parse(value: object) -> str:
+            text = str(value)
+            if (
+                not text.startswith(("http://", "https://"))
+                or "{trace_id}" not in text
+                or any(c.isspace() for c in text)
+            ):
+                raise ValueError(text)
+            return text
+
+        return self._parse(var, default, "an http:// or https:// URL without spaces containing {trace_id}", parse)
 
     def pairs(self, var: str, *, generic: str | None = None, secret: bool = False) -> tuple[tuple[str, str], ...]:
         """``k=v,k2=v2`` with percent-decoding, or a mapping argument."""
@@ -386,6 +481,80 @@ class _Builder:
             max_export_batch_size=batch,
         )
 
+    def api(self) -> ApiSettings:
+        d = ApiSettings()
+        port = self.integer("OTEL_BREAKOUT_API_PORT", d.port, maximum=65535)
+        token = self.text("OTEL_BREAKOUT_API_TOKEN", None)
+        if token is not None and len(token) < API_TOKEN_MIN_LENGTH:
+            raise ConfigError(
+                self._sources["OTEL_BREAKOUT_API_TOKEN"], "***", f"at least {API_TOKEN_MIN_LENGTH} characters"
+            )
+        warning = self.number("OTEL_BREAKOUT_HEALTH_CYCLE_WARNING_SECONDS", d.cycle_warning_s, minimum=1, maximum=86400)
+        critical = self.number(
+            "OTEL_BREAKOUT_HEALTH_CYCLE_CRITICAL_SECONDS", d.cycle_critical_s, minimum=1, maximum=86400
+        )
+        if critical < warning:
+            raise ConfigError(
+                self._sources.get(
+                    "OTEL_BREAKOUT_HEALTH_CYCLE_CRITICAL_SECONDS", "OTEL_BREAKOUT_HEALTH_CYCLE_CRITICAL_SECONDS"
+                ),
+                critical,
+                f"at least OTEL_BREAKOUT_HEALTH_CYCLE_WARNING_SECONDS ({warning:g})",
+            )
+        return ApiSettings(
+            host=self.text("OTEL_BREAKOUT_API_HOST", d.host),
+            port=port,
+            token=token,
+            cycle_warning_s=warning,
+            cycle_critical_s=critical,
+        )
+
+    def metrics_section(self) -> MetricsSettings:
+        d = MetricsSettings()
+        return MetricsSettings(
+            window=self.integer("OTEL_BREAKOUT_METRICS_WINDOW", d.window, maximum=1_000_000),
+            symbol_attribute=self.boolean("OTEL_BREAKOUT_METRICS_SYMBOL_ATTRIBUTE", d.symbol_attribute),
+            symbol_limit=self.integer("OTEL_BREAKOUT_METRICS_SYMBOL_LIMIT", d.symbol_limit, minimum=1, maximum=10_000),
+        )
+
+    def resource_section(self) -> ResourceSettings:
+        d = ResourceSettings()
+        prefix = "OTEL_BREAKOUT_RESOURCE_"
+
+        def percent(name: str, default: float) -> float:
+            return self.number(prefix + name, default, minimum=1.0, maximum=100.0)
+
+        return ResourceSettings(
+            interval_s=self.number(prefix + "INTERVAL", d.interval_s, minimum=0.01, maximum=86_400.0),
+            history=self.integer(prefix + "HISTORY", d.history, minimum=1, maximum=1_000_000),
+            max_cpu_percent=percent("MAX_CPU_PERCENT", d.max_cpu_percent),
+            max_memory_percent=percent("MAX_MEMORY_PERCENT", d.max_memory_percent),
+            max_memory_mb=self.number(prefix + "MAX_MEMORY_MB", d.max_memory_mb, minimum=1.0, maximum=1e9),
+            max_disk_percent=percent("MAX_DISK_PERCENT", d.max_disk_percent),
+            max_threads=self.integer(prefix + "MAX_THREADS", d.max_threads, minimum=1),
+            max_open_files=self.integer(prefix + "MAX_OPEN_FILES", d.max_open_files, minimum=1),
+            auto_optimize=self.boolean(prefix + "AUTO_OPTIMIZE", d.auto_optimize),
+            cooldown_s=self.number(prefix + "COOLDOWN", d.cooldown_s, minimum=0.0, maximum=86_400.0),
+            disk_path=self.text(prefix + "DISK_PATH", d.disk_path),
+            log_dir=self.text(prefix + "LOG_DIR", d.log_dir),
+            log_max_age_s=self.number(prefix + "LOG_MAX_AGE", d.log_max_age_s, minimum=0.0, maximum=1e10),
+            log_patterns=self.name_patterns(prefix + "LOG_PATTERNS", d.log_patterns),
+        )
+
+    def name_patterns(self, var: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A comma list of file-name patterns: plain names only, so no pattern can reach another directory."""
+        found = self.raw(var)
+        if found is None:
+            return default
+        origin, value = found
+        items = [value] if isinstance(value, str) else list(cast(Iterable[str], value))
+        patterns = tuple(p.strip() for item in items for p in str(item).split(",") if p.strip())
+        allowed = "a comma list of file-name patterns without '/', '\\' or '..' (e.g. *.log,*.jsonl)"
+        if not patterns or any("/" in p or "\\" in p or ".." in p or p.startswith("~") for p in patterns):
+            return self.invalid(origin, value, allowed, default)
+        self._sources[var] = origin
+        return patterns
+
     def build(self) -> Settings:
         d = Settings()
         otlp = {signal: self.otlp(signal) for signal in SIGNALS}
@@ -437,6 +606,13 @@ class _Builder:
             log_file=self.text("OTEL_BREAKOUT_LOG_FILE", None),
             log_file_max_bytes=self.integer("OTEL_BREAKOUT_LOG_FILE_MAX_BYTES", d.log_file_max_bytes, minimum=1024),
             log_file_backups=self.integer("OTEL_BREAKOUT_LOG_FILE_BACKUPS", d.log_file_backups),
+            api=self.api(),
+            metrics=self.metrics_section(),
+            resources=self.resource_section(),
+            report=ReportSettings(
+                trace_url_template=self.url_template("OTEL_BREAKOUT_TRACE_URL_TEMPLATE", d.report.trace_url_template),
+                workers=self.integer("OTEL_BREAKOUT_REPORT_WORKERS", d.report.workers),
+            ),
             _sources=tuple(sorted(self._sources.items())),
         )
         if not settings.service_name.strip():

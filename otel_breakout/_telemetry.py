@@ -38,7 +38,7 @@ from otel_breakout._prometheus import PrometheusPullReader
 from otel_breakout._resource import build_resource
 from otel_breakout._settings import ConfigWarning, Settings
 from otel_breakout._version import __version__
-from otel_breakout._views import install_cardinality_limit, latency_views
+from otel_breakout._views import cardinality_limits, latency_views
 
 __all__ = ["Telemetry", "configure", "get_telemetry"]
 
@@ -108,7 +108,6 @@ class Telemetry:
         resource = build_resource(settings, auto_instrumentation_version=auto_instrumentation_version)
         if settings.sdk_disabled:
             return cls(settings, resource, NoOpTracerProvider(), NoOpMeterProvider(), NoOpLoggerProvider())
-        install_cardinality_limit(settings.cardinality_limit)
 
         tracer_provider = SdkTracerProvider(resource=resource, sampler=_sampler(settings))
         bsp = settings.bsp
@@ -125,7 +124,8 @@ class Telemetry:
         for span_processor in span_processors:
             tracer_provider.add_span_processor(span_processor)
 
-        pull = PrometheusPullReader() if "prometheus" in settings.metrics_exporters else None
+        limits = cardinality_limits(settings.cardinality_limit)
+        pull = PrometheusPullReader(cardinality_limits=limits) if "prometheus" in settings.metrics_exporters else None
         readers = [*build_metric_readers(settings, pull), *metric_readers]
         meter_provider = SdkMeterProvider(metric_readers=readers, resource=resource, views=latency_views())
 

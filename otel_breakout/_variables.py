@@ -130,7 +130,79 @@ VARIABLES: tuple[Variable, ...] = (
     _ours("OTEL_BREAKOUT_LOG_FILE_BACKUPS", "5", "rotated log files kept"),
     # --- diagnostics collector (otel_breakout.diagnostics) ---------------------------------------
     # --- metric catalogue, MetricsLogger and ResourceMonitor (otel_breakout.metrics) ------------
+    _ours(
+        "OTEL_BREAKOUT_METRICS_WINDOW",
+        "1000",
+        "samples `MetricsLogger` keeps per metric for `summary()` and `series()` (0 keeps none)",
+    ),
+    _ours(
+        "OTEL_BREAKOUT_METRICS_SYMBOL_ATTRIBUTE",
+        "false",
+        "`true` adds the `symbol` attribute to the metrics that allow it (opt-in: it multiplies series)",
+    ),
+    _ours(
+        "OTEL_BREAKOUT_METRICS_SYMBOL_LIMIT",
+        "50",
+        "distinct `symbol` values kept per `MetricsLogger`; later symbols are reported as `_other`",
+    ),
+    _ours("OTEL_BREAKOUT_RESOURCE_INTERVAL", "5", "seconds between resource monitor samples"),
+    _ours("OTEL_BREAKOUT_RESOURCE_HISTORY", "720", "resource samples kept in `metrics_history`"),
+    _ours("OTEL_BREAKOUT_RESOURCE_MAX_CPU_PERCENT", "90", "system CPU % above which health degrades"),
+    _ours("OTEL_BREAKOUT_RESOURCE_MAX_MEMORY_PERCENT", "85", "system memory % above which health degrades"),
+    _ours("OTEL_BREAKOUT_RESOURCE_MAX_MEMORY_MB", "2048", "process resident memory (MiB) above which health degrades"),
+    _ours("OTEL_BREAKOUT_RESOURCE_MAX_DISK_PERCENT", "90", "disk % (of `OTEL_BREAKOUT_RESOURCE_DISK_PATH`) limit"),
+    _ours("OTEL_BREAKOUT_RESOURCE_MAX_THREADS", "80", "process threads above which health degrades"),
+    _ours("OTEL_BREAKOUT_RESOURCE_MAX_OPEN_FILES", "800", "open file descriptors above which health degrades"),
+    _ours("OTEL_BREAKOUT_RESOURCE_AUTO_OPTIMIZE", "true", "`false` reports limits without running corrective actions"),
+    _ours("OTEL_BREAKOUT_RESOURCE_COOLDOWN", "300", "seconds before the same corrective action may run again"),
+    _ours("OTEL_BREAKOUT_RESOURCE_DISK_PATH", ".", "a path on the filesystem whose usage is monitored"),
+    _ours(
+        "OTEL_BREAKOUT_RESOURCE_LOG_DIR",
+        "unset",
+        "directory whose old log files the disk action may delete (never anything outside it); unset: no deletion",
+    ),
+    _ours("OTEL_BREAKOUT_RESOURCE_LOG_MAX_AGE", "604800", "seconds since modification before a log file may go"),
+    _ours(
+        "OTEL_BREAKOUT_RESOURCE_LOG_PATTERNS",
+        "*.log,*.log.*,*.jsonl,*.jsonl.*",
+        "file-name patterns the log clean-up may delete (names only: no `/` or `..`)",
+    ),
     # --- metrics API (otel_breakout.api) --------------------------------------------------------
+    _ours(
+        "OTEL_BREAKOUT_API_HOST",
+        "127.0.0.1",
+        "address `otel-breakout serve` and `ApiServer` bind; loopback unless told",
+    ),
+    _ours("OTEL_BREAKOUT_API_PORT", "8000", "port of the metrics API (0 picks a free one)"),
+    _ours(
+        "OTEL_BREAKOUT_API_TOKEN",
+        "unset",
+        "bearer token (16+ characters) required on every API route but `/api/metrics` and "
+        "`/api/metrics/health`; memory snapshots are refused without one",
+        secret=True,
+    ),
+    _ours(
+        "OTEL_BREAKOUT_HEALTH_CYCLE_WARNING_SECONDS",
+        "60",
+        "`/api/metrics/health` is degraded when the last engine cycle ended longer ago than this",
+    ),
+    _ours(
+        "OTEL_BREAKOUT_HEALTH_CYCLE_CRITICAL_SECONDS",
+        "180",
+        "`/api/metrics/health` is critical (HTTP 503) when the last engine cycle ended longer ago than this",
+    ),
     # --- diagnostics report (otel_breakout.report) ----------------------------------------------
+    _ours(
+        "OTEL_BREAKOUT_TRACE_URL_TEMPLATE",
+        "`http://127.0.0.1:3001/explore?...` (Grafana Explore, Tempo datasource uid `tempo`)",
+        "link for trace ids in the diagnostics report; `{trace_id}`, `{span_id}`, `{from_ms}`, `{to_ms}` are "
+        "filled in; must be an http(s) URL containing `{trace_id}`",
+    ),
+    _ours(
+        "OTEL_BREAKOUT_REPORT_WORKERS",
+        "0",
+        "processes `otel-breakout report` uses for inputs of 64 MiB or more; `0` means one per core that is "
+        "idle when the read starts",
+    ),
     # --- demo (otel_breakout.demo) --------------------------------------------------------------
 )

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import logging
-from dataclasses import replace
-from typing import Any
-
-from opentelemetry.sdk.metrics import Histogram
+from opentelemetry.sdk.metrics import (
+    Counter,
+    Histogram,
+    ObservableCounter,
+    ObservableGauge,
+    ObservableUpDownCounter,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics import _Gauge as SyncGauge  # the SDK exports its synchronous gauge so
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 
-__all__ = ["LATENCY_BUCKETS_SECONDS", "OVERFLOW_ATTRIBUTES", "install_cardinality_limit", "latency_views"]
+__all__ = ["LATENCY_BUCKETS_SECONDS", "OVERFLOW_ATTRIBUTES", "cardinality_limits", "latency_views"]
 
-_logger = logging.getLogger(__name__)
+_INSTRUMENT_KINDS = (Counter, UpDownCounter, Histogram, SyncGauge, ObservableCounter, ObservableUpDownCounter,
+                     ObservableGauge)  # fmt: skip
 
 # 1 ms to 10 s. The default OTel buckets (0, 5, 10, 25 ... 10000) assume milliseconds and would put
 # every engine cycle, measured in seconds, into the first two buckets.
@@ -34,52 +39,11 @@ def latency_views() -> list[View]:
     ]
 
 
-_limit: int | None = None
+def cardinality_limits(limit: int) -> dict[type, int]:
+    """The same limit for every instrument kind, for a reader's ``cardinality_limits``.
 
-
-def install_cardinality_limit(limit: int) -> bool:
-    """Cap the attribute sets kept per metric stream; later sets fold into :data:`OVERFLOW_ATTRIBUTES`.
-
-    The Python SDK has no cardinality limit yet, so a runaway attribute (a symbol, an order id) would grow
-    memory without bound. We wrap the SDK's per-stream ``consume_measurement``: below the limit it costs one
-    ``len()``; at the limit, measurements for a known attribute set pass through and new sets are redirected
-    to the overflow set (which counts towards the limit, as the specification asks). The limit is
-    process-wide: the last ``configure()`` sets it. Returns False when the SDK's internals have changed
-    shape, in which case nothing is patched and a warning says so.
+    Without a limit a runaway attribute (a symbol, an order id) grows memory without bound. Past the limit
+    the SDK folds new attribute sets into one :data:`OVERFLOW_ATTRIBUTES` point per stream, so totals stay
+    right while the series count stays bounded.
     """
-    global _limit
-    _limit = limit
-    try:
-        from opentelemetry.sdk.metrics._internal import _view_instrument_match as vim
-    except ImportError:  # pragma: no cover - depends on the SDK release
-        _logger.warning("this opentelemetry-sdk has no _view_instrument_match; metric cardinality is not limited")
-        return False
-    cls: Any = vim._ViewInstrumentMatch
-    if getattr(cls, "_otel_breakout_limited", False):
-        return True
-    original = getattr(cls, "consume_measurement", None)
-    hash_attributes = getattr(vim, "_hash_attributes", None)
-    if original is None or hash_attributes is None:  # pragma: no cover - depends on the SDK release
-        _logger.warning("unexpected opentelemetry-sdk internals; metric cardinality is not limited")
-        return False
-
-    overflow_key = hash_attributes(OVERFLOW_ATTRIBUTES)
-
-    def consume_measurement(self: Any, measurement: Any, should_sample_exemplar: bool = True) -> None:
-        streams = self._attributes_aggregation
-        cap = _limit
-        # Fast path: fewer streams than the limit allows real ones, so no new set can overflow yet.
-        if cap is not None and len(streams) >= cap - 1:
-            attributes = dict(measurement.attributes or {})
-            keys = self._view._attribute_keys
-            if keys is not None:
-                attributes = {k: v for k, v in attributes.items() if k in keys}
-            if hash_attributes(attributes) not in streams:
-                real = len(streams) - (overflow_key in streams)
-                if real >= cap - 1:
-                    measurement = replace(measurement, attributes=OVERFLOW_ATTRIBUTES)
-        original(self, measurement, should_sample_exemplar)
-
-    cls.consume_measurement = consume_measurement
-    cls._otel_breakout_limited = True
-    return True
+    return {kind: limit for kind in _INSTRUMENT_KINDS}

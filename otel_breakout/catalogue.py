@@ -2,20 +2,44 @@
 
 Dashboards, alert rules, the README's metric table and the tests all read this module, so a renamed
 metric fails the build instead of silently emptying a panel. Names follow OTel conventions (``breakout.*``
-namespaces, UCUM units) and map to conventional Prometheus names with :func:`prometheus_name`.
+namespaces, UCUM units, semantic-convention names and kinds for process and system metrics) and map to
+the Prometheus names the real exposition produces with :func:`prometheus_name` (a test renders the whole
+catalogue through the Prometheus reader and compares).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["CATALOGUE", "ENGINE_STATES", "MetricSpec", "get_spec", "prometheus_name"]
+from opentelemetry.metrics import Counter, Histogram, Meter, UpDownCounter
+
+from otel_breakout._views import LATENCY_BUCKETS_SECONDS
+
+__all__ = [
+    "CATALOGUE",
+    "ENGINE_STATES",
+    "GROUPS",
+    "OUTCOMES",
+    "SEED_ALIASES",
+    "MetricSpec",
+    "UnknownMetricError",
+    "bucket_boundaries",
+    "create_instrument",
+    "get_spec",
+    "names_in",
+    "prometheus_name",
+]
 
 Kind = Literal["counter", "updown_counter", "histogram", "gauge"]
+Group = Literal["engine", "scanner", "trading", "diag", "resource", "self"]
 
 ENGINE_STATES: tuple[str, ...] = ("IDLE", "SCANNING", "SIGNAL_WAIT", "MANAGING")
+# Closed trades and signed PnL: > 0 win, < 0 loss, == 0 breakeven.
+OUTCOMES: tuple[str, ...] = ("win", "loss", "breakeven")
+GROUPS: tuple[Group, ...] = ("engine", "scanner", "trading", "diag", "resource", "self")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,14 +51,47 @@ class MetricSpec:
     unit: str
     attributes: tuple[str, ...]
     description: str
-    # Advisory bucket boundaries for histograms not measured in seconds (seconds get the latency view).
+    # Advisory bucket boundaries for histograms not measured in seconds (seconds get the latency buckets).
     buckets: tuple[float, ...] | None = None
     # Attribute keys allowed only when the user opts in (high cardinality, under the cardinality limit).
     optional_attributes: tuple[str, ...] = ()
+    # Closed value sets for enumerated attributes, as (key, allowed values) pairs.
+    values: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # OTel histograms take no negative values: a signed histogram records the magnitude and sets
+    # ``outcome`` from the sign (win > 0, loss < 0, breakeven 0); callers pass the signed value.
+    signed: bool = False
+
+    @property
+    def group(self) -> Group:
+        """The section of the catalogue (and of ``MetricsLogger.summary()``) this metric belongs to."""
+        for prefix, group in _GROUP_PREFIXES:
+            if self.name.startswith(prefix):
+                return group
+        return "trading"
+
+    def allowed_values(self, key: str) -> tuple[str, ...] | None:
+        """The closed value set of attribute ``key``, or None when any (bounded) value is accepted."""
+        for name, allowed in self.values:
+            if name == key:
+                return allowed
+        return None
 
 
-_PNL_BUCKETS = (-1000.0, -500.0, -250.0, -100.0, -50.0, -25.0, -10.0, -5.0, -1.0, 0.0,
-                1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0)  # fmt: skip
+_GROUP_PREFIXES: tuple[tuple[str, Group], ...] = (
+    ("breakout.engine.", "engine"),
+    ("breakout.scanner.", "scanner"),
+    ("breakout.diag.", "diag"),
+    ("breakout.metrics.", "self"),
+    ("breakout.resource.", "resource"),
+    ("breakout.process.", "resource"),
+    ("process.", "resource"),
+    ("system.", "resource"),
+)
+
+_PNL_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0)
+_STATE = (("state", ENGINE_STATES),)
+_TRANSITION = (("from_state", ENGINE_STATES), ("to_state", ENGINE_STATES))
+_OUTCOME = (("outcome", OUTCOMES),)
 
 CATALOGUE: tuple[MetricSpec, ...] = (
     # --- engine -----------------------------------------------------------------------------------
@@ -46,13 +103,15 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         "{state}",
         ("state",),
         "1 for the engine's current state, 0 for the others (IDLE, SCANNING, SIGNAL_WAIT, MANAGING).",
+        values=_STATE,
     ),
     MetricSpec(
         "breakout.engine.state.transitions",
         "counter",
         "{transition}",
-        ("from", "to"),
+        ("from_state", "to_state"),
         "Engine state changes, by previous and next state.",
+        values=_TRANSITION,
     ),
     MetricSpec(
         "breakout.engine.cycles_since_signal",
@@ -97,14 +156,17 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         ("strategy", "outcome"),
         "Trades closed, by strategy and outcome (win, loss, breakeven).",
         optional_attributes=("symbol",),
+        values=_OUTCOME,
     ),
     MetricSpec(
         "breakout.trade.pnl",
         "histogram",
         "{quote}",
-        ("strategy",),
-        "Realised profit or loss per closed trade, in quote currency.",
+        ("strategy", "outcome"),
+        "Size of the realised profit or loss per closed trade, in quote currency; `outcome` gives the sign.",
         buckets=_PNL_BUCKETS,
+        values=_OUTCOME,
+        signed=True,
     ),
     MetricSpec("breakout.equity", "gauge", "{quote}", (), "Account equity, in quote currency."),
     MetricSpec("breakout.drawdown", "gauge", "1", (), "Drawdown from the equity peak, as a fraction (0 to 1)."),
@@ -138,16 +200,29 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         ("sink", "cause"),
         "Diagnostic events a sink dropped (queue full, sink disabled, span event budget).",
     ),
-    # --- resource monitor (OTel semantic conventions) ---------------------------------------------
-    MetricSpec("process.cpu.utilization", "gauge", "1", (), "Process CPU use as a fraction of all cores."),
-    MetricSpec("process.memory.usage", "gauge", "By", (), "Process resident memory."),
-    MetricSpec("process.thread.count", "gauge", "{thread}", (), "Process threads."),
-    MetricSpec("process.open_file_descriptor.count", "gauge", "{file_descriptor}", (), "Open file descriptors."),
+    # --- resource monitor (OTel semantic conventions where they exist) ------------------------------
+    MetricSpec("process.cpu.utilization", "gauge", "1", (), "Process CPU use as a fraction of all available cores."),
+    MetricSpec("process.memory.usage", "updown_counter", "By", (), "Process resident memory."),
+    MetricSpec("process.thread.count", "updown_counter", "{thread}", (), "Process threads."),
     MetricSpec(
-        "breakout.process.network.connections", "gauge", "{connection}", (), "Network connections held by the process."
+        "process.open_file_descriptor.count", "updown_counter", "{file_descriptor}", (), "Open file descriptors."
     ),
-    MetricSpec("system.cpu.utilization", "gauge", "1", (), "System-wide CPU use as a fraction."),
-    MetricSpec("system.memory.utilization", "gauge", "1", (), "System memory in use as a fraction."),
+    MetricSpec(
+        "breakout.process.network.connections",
+        "updown_counter",
+        "{connection}",
+        (),
+        "Internet (TCP and UDP) connections held by the process.",
+    ),
+    MetricSpec("system.cpu.utilization", "gauge", "1", (), "System-wide CPU use as a fraction of all cores."),
+    MetricSpec(
+        "system.memory.utilization",
+        "gauge",
+        "1",
+        ("system.memory.state",),
+        "System memory in use as a fraction of the total (state `used`).",
+        values=(("system.memory.state", ("used",)),),
+    ),
     MetricSpec(
         "system.filesystem.utilization",
         "gauge",
@@ -161,34 +236,122 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         "{action}",
         ("action",),
         "Corrective actions the resource monitor ran (gc, cache_clear, log_cleanup, thread_warning).",
+        values=(("action", ("gc", "cache_clear", "log_cleanup", "thread_warning")),),
+    ),
+    # --- otel-breakout itself -----------------------------------------------------------------------
+    MetricSpec(
+        "breakout.metrics.dropped",
+        "counter",
+        "{measurement}",
+        ("metric", "cause"),
+        "Measurements MetricsLogger refused (unknown_metric, bad_value, bad_attributes), by metric.",
+        values=(("cause", ("unknown_metric", "bad_value", "bad_attributes", "error")),),
     ),
 )
 
 _BY_NAME = {spec.name: spec for spec in CATALOGUE}
 
+# The seed's MetricsLogger names, accepted by ``MetricsLogger.record()`` and ``series()`` for parity.
+SEED_ALIASES: Mapping[str, str] = {
+    "engine_cycle_time": "breakout.engine.cycle.duration",
+    "scanner_symbols_scanned": "breakout.scanner.symbols.scanned",
+    "trade_pnl": "breakout.trade.pnl",
+}
+
+
+class UnknownMetricError(KeyError):
+    """A metric name that is not in the catalogue; the message lists close names."""
+
+    def __str__(self) -> str:
+        # KeyError would print the message quoted, as if it were a missing key.
+        return str(self.args[0]) if self.args else ""
+
 
 def get_spec(name: str) -> MetricSpec:
-    """The spec for ``name``; a clear ``KeyError`` listing close names otherwise."""
-    try:
-        return _BY_NAME[name]
-    except KeyError:
-        close = [n for n in _BY_NAME if name.rsplit(".", 1)[-1] in n][:5]
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise KeyError(f"{name!r} is not in the otel-breakout metric catalogue{hint}") from None
+    """The spec for ``name`` (or a seed alias); a clear :class:`UnknownMetricError` listing close names otherwise."""
+    spec = _BY_NAME.get(SEED_ALIASES.get(name, name))
+    if spec is not None:
+        return spec
+    tail = re.split(r"[._]", name)[-1]
+    close = [n for n in _BY_NAME if tail and tail in n][:5]
+    hint = f"; did you mean {', '.join(close)}?" if close else "; see otel_breakout.catalogue.CATALOGUE"
+    raise UnknownMetricError(f"{name!r} is not in the otel-breakout metric catalogue{hint}")
 
 
-# UCUM units to the Prometheus suffixes the OTel-to-Prometheus compatibility specification uses.
-_UNIT_SUFFIX = {"s": "seconds", "ms": "milliseconds", "By": "bytes", "1": "ratio"}
+def bucket_boundaries(spec: MetricSpec) -> tuple[float, ...] | None:
+    """Explicit bucket boundaries for a histogram: its own, else the latency buckets for seconds."""
+    if spec.kind != "histogram":
+        return None
+    if spec.buckets is not None:
+        return spec.buckets
+    return LATENCY_BUCKETS_SECONDS if spec.unit == "s" else None
+
+
+def create_instrument(meter: Meter, name: str) -> Counter | UpDownCounter | Histogram:
+    """A synchronous instrument for a catalogue counter, up-down counter or histogram.
+
+    Histograms carry ``explicit_bucket_boundaries_advisory``, so they get the right buckets even on
+    providers built without our views (``opentelemetry-instrument`` with the stock distro). Gauges are
+    observable by nature here; :class:`~otel_breakout.metrics.MetricsLogger` creates those.
+    """
+    spec = get_spec(name)
+    if spec.kind == "counter":
+        return meter.create_counter(spec.name, spec.unit, spec.description)
+    if spec.kind == "updown_counter":
+        return meter.create_up_down_counter(spec.name, spec.unit, spec.description)
+    if spec.kind == "histogram":
+        return meter.create_histogram(
+            spec.name, spec.unit, spec.description, explicit_bucket_boundaries_advisory=bucket_boundaries(spec)
+        )
+    raise ValueError(f"{name} is a {spec.kind}; create it as an observable instrument")
+
+
+# The OTel-to-Prometheus compatibility specification, as our pull exposition (otel_breakout._exposition)
+# applies it: runs of characters outside [a-zA-Z0-9:] become one "_"; UCUM annotations
+# ({thread}) are dropped; "1" adds no suffix except "_ratio" on gauges; known units map to words; monotonic
+# sums end in _total.
+_INVALID_NAME = re.compile(r"[^a-zA-Z0-9:]+")
+_UNIT_ANNOTATION = re.compile(r"{.*}")
+_UNIT_WORDS = {
+    "d": "days", "h": "hours", "min": "minutes", "s": "seconds", "ms": "milliseconds", "us": "microseconds",
+    "ns": "nanoseconds", "By": "bytes", "KiBy": "kibibytes", "MiBy": "mebibytes", "GiBy": "gibibytes",
+    "TiBy": "tibibytes", "KBy": "kilobytes", "MBy": "megabytes", "GBy": "gigabytes", "TBy": "terabytes",
+    "m": "meters", "V": "volts", "A": "amperes", "J": "joules", "W": "watts", "g": "grams", "Cel": "celsius",
+    "Hz": "hertz", "1": "", "%": "percent",
+}  # fmt: skip
+_PER_UNIT_WORDS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week", "mo": "month", "y": "year"}
+
+
+def _prometheus_unit(unit: str) -> str:
+    unit = _UNIT_ANNOTATION.sub("", unit)
+    if unit in _UNIT_WORDS:
+        return _UNIT_WORDS[unit]
+    top, slash, bottom = unit.partition("/")
+    bottom = _INVALID_NAME.sub("_", bottom)
+    if slash and bottom:
+        top = _INVALID_NAME.sub("_", top)
+        top = _UNIT_WORDS.get(top, top)
+        bottom = _PER_UNIT_WORDS.get(bottom, bottom)
+        return f"{top}_per_{bottom}" if top else f"per_{bottom}"
+    return _INVALID_NAME.sub("_", unit).strip("_")
 
 
 def prometheus_name(spec: MetricSpec) -> str:
-    """The Prometheus series name (histograms: the base name of ``_bucket``/``_sum``/``_count``)."""
-    name = re.sub(r"[^a-zA-Z0-9_:]", "_", spec.name)
-    suffix = _UNIT_SUFFIX.get(spec.unit, "")
-    if spec.unit == "1" and spec.kind != "gauge":
-        suffix = ""
-    if suffix and not name.endswith("_" + suffix):
-        name += "_" + suffix
-    if spec.kind == "counter":
-        name += "_total"
-    return name
+    """The Prometheus family name (histograms: the base name of ``_bucket``/``_sum``/``_count``)."""
+    name = _INVALID_NAME.sub("_", spec.name)
+    counter = spec.kind == "counter"
+    if counter and name.endswith("_total"):
+        name = name[: -len("_total")]
+    unit = _prometheus_unit(spec.unit)
+    if spec.unit == "1" and spec.kind == "gauge":
+        # The compatibility specification's one special case, which our pull exposition (and the Collector,
+        # and Prometheus' OTLP receiver) apply: a gauge of unit "1" is a ratio. Sums of "1" take no suffix.
+        unit = "ratio"
+    if unit and not name.endswith("_" + unit):
+        name += "_" + unit
+    return name + "_total" if counter else name
+
+
+def names_in(group: str, specs: Sequence[MetricSpec] = CATALOGUE) -> list[str]:
+    """The catalogue names of one group, in catalogue order."""
+    return [spec.name for spec in specs if spec.group == group]

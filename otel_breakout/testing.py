@@ -28,6 +28,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from otel_breakout._internal import set_internal_errors_raise
 from otel_breakout._settings import Settings
 from otel_breakout._telemetry import Telemetry
+from otel_breakout._views import cardinality_limits
 
 __all__ = ["TelemetryCapture", "capture_telemetry", "otel_capture"]
 
@@ -89,7 +90,7 @@ def capture_telemetry(
         settings = Settings.from_env({} if environ is None else environ, **arguments)
     spans = InMemorySpanExporter()
     logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]  # untyped upstream
-    reader = InMemoryMetricReader()
+    reader = InMemoryMetricReader(cardinality_limits=cardinality_limits(settings.cardinality_limit))
     telemetry = Telemetry.create(
         settings,
         span_processors=[SimpleSpanProcessor(spans)],

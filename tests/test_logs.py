@@ -81,3 +81,53 @@ def test_root_level_is_lowered_never_raised(isolated_root: logging.Logger, tmp_p
     isolated_root.setLevel(logging.DEBUG)
     install_logging(level="ERROR", log_file=str(tmp_path / "b.log"), max_bytes=4096, backups=1, logger_provider=None)
     assert isolated_root.level == logging.DEBUG
+
+
+def test_export_errors_are_reported_once_per_interval() -> None:
+    from otel_breakout._logs import _ExportErrorDedupe
+
+    dedupe = _ExportErrorDedupe(interval_s=60)
+    logger = logging.getLogger("test.exporter")
+
+    def record(at: float, message: str = "Failed to export spans to %s") -> logging.LogRecord:
+        rec = logger.makeRecord(logger.name, logging.ERROR, __file__, 1, message, ("127.0.0.1:9",), None)
+        rec.created = at
+        return rec
+
+    first = record(1000.0)
+    assert dedupe.filter(first)
+    assert "Failed to export spans to 127.0.0.1:9" in first.getMessage()
+    assert "the bot keeps running" in first.getMessage()
+    assert not any(dedupe.filter(record(1000.0 + i)) for i in range(1, 50))
+    later = record(1061.0)
+    assert dedupe.filter(later)
+    assert "49 more export errors" in later.getMessage()
+
+
+def test_a_dead_collector_prints_one_warning(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, time, otel_breakout\n"
+        "logging.basicConfig(format='%(name)s %(levelname)s %(message)s')\n"
+        "t = otel_breakout.configure(otlp_endpoint='http://127.0.0.1:9', metric_export_interval_ms=200,"
+        " otlp_timeout_ms=500)\n"
+        "for i in range(20):\n"
+        "    with t.get_tracer().start_as_current_span('cycle'):\n"
+        "        logging.getLogger('bot').info('cycle')\n"
+        "    time.sleep(0.05)\n"
+        "t.force_flush(2000)\n"
+        "t.shutdown(timeout_millis=1000)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin:/bin", "OTEL_BSP_SCHEDULE_DELAY": "100"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    exporter_lines = [line for line in result.stderr.splitlines() if line.startswith("opentelemetry.exporter")]
+    assert len(exporter_lines) == 1, result.stderr
+    assert "the bot keeps running" in exporter_lines[0]

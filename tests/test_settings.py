@@ -230,3 +230,34 @@ def test_settings_are_frozen() -> None:
     settings = Settings.from_env({})
     with pytest.raises(AttributeError):
         settings.service_name = "x"  # type: ignore[misc]  # proving immutability
+
+
+def test_report_section() -> None:
+    settings = Settings.from_env({})
+    assert settings.report.workers == 0
+    assert settings.report.trace_url_template.startswith("http://127.0.0.1:3001/explore?")
+    assert "{trace_id}" in settings.report.trace_url_template
+    custom = Settings.from_env(
+        {
+            "OTEL_BREAKOUT_TRACE_URL_TEMPLATE": "https://grafana.example/t/{trace_id}",
+            "OTEL_BREAKOUT_REPORT_WORKERS": "3",
+        }
+    )
+    assert custom.report.trace_url_template == "https://grafana.example/t/{trace_id}"
+    assert custom.report.workers == 3
+    assert custom.sources["OTEL_BREAKOUT_REPORT_WORKERS"] == "OTEL_BREAKOUT_REPORT_WORKERS"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("OTEL_BREAKOUT_TRACE_URL_TEMPLATE", "https://grafana.example/t/"),  # no {trace_id}
+        ("OTEL_BREAKOUT_TRACE_URL_TEMPLATE", "javascript:alert(1)//{trace_id}"),
+        ("OTEL_BREAKOUT_TRACE_URL_TEMPLATE", "http://x/{trace_id} y"),
+        ("OTEL_BREAKOUT_REPORT_WORKERS", "-1"),
+        ("OTEL_BREAKOUT_REPORT_WORKERS", "two"),
+    ],
+)
+def test_report_variables_are_strict(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env({variable: value})

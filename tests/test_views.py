@@ -39,12 +39,26 @@ def test_cardinality_limit_folds_new_attribute_sets_into_overflow() -> None:
         counter.add(1, {"symbol": f"SYM{i}"})
     counter.add(5, {"symbol": "SYM0"})  # a known set keeps counting on its own series
     points = capture.metric_points("breakout.signals")
-    assert len(points) == 10
+    assert len(points) == 11  # ten attribute sets, then the overflow point
     overflow = points[frozenset({("otel.metric.overflow", True)})]
-    assert overflow == 91
+    assert overflow == 90
     assert points[frozenset({("symbol", "SYM0")})] == 6
     assert sum(points.values()) == 105  # nothing lost, only folded
     capture.close()
+
+
+def test_cardinality_limit_reaches_the_pull_reader() -> None:
+    from otel_breakout import Settings, Telemetry
+
+    telemetry = Telemetry.create(Settings.from_env({"OTEL_BREAKOUT_METRIC_CARDINALITY_LIMIT": "5"}))
+    counter = telemetry.get_meter().create_counter("breakout.signals", description="Signals.")
+    for i in range(50):
+        counter.add(1, {"symbol": f"SYM{i}"})
+    text = telemetry.prometheus_text().decode()
+    telemetry.shutdown()
+    series = [line for line in text.splitlines() if line.startswith("breakout_signals_total")]
+    assert len(series) == 6
+    assert any('otel_metric_overflow="true"' in line and line.endswith(" 45.0") for line in series)
 
 
 def test_cardinality_limit_applies_to_histograms_too() -> None:
@@ -53,6 +67,6 @@ def test_cardinality_limit_applies_to_histograms_too() -> None:
     for i in range(20):
         histogram.record(0.01, {"order_id": str(i)})
     points = capture.metric_points("breakout.engine.cycle.duration")
-    assert len(points) == 3
+    assert len(points) == 4
     assert sum(p.count for p in points.values()) == 20
     capture.close()

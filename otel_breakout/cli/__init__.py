@@ -17,7 +17,13 @@ from otel_breakout._version import __version__
 __all__ = ["main"]
 
 # Add a subcommand by adding its module here.
-_COMMANDS = ("otel_breakout.cli._env", "otel_breakout.cli._demo")
+_COMMANDS = (
+    "otel_breakout.cli._env",
+    "otel_breakout.cli._serve",
+    "otel_breakout.cli._snapshot",
+    "otel_breakout.cli._report",
+    "otel_breakout.cli._demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,83 @@
+"""The diagnostics report over >= 200 MB of generated journals, against a plain standard-library reference.
+
+The reference (``tests/support/report_reference.py``) is what one would write first: ``json.loads`` per
+line, every event kept in lists, a ``Counter``, ``statistics.median``. Before timing, the two must agree on
+every count, median and what-if figure, or the benchmark fails. The corpus is generated once (seeded) and
+cached in the temporary directory.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from benchmarks._harness import Row
+from otel_breakout import Settings
+from otel_breakout.report import DiagnosticsReportBuilder
+from otel_breakout.report._synthetic import JournalSpec, write_journal
+from tests.support.report_reference import comparable, reference_report
+
+_SYMBOLS = tuple(f"SYM{n}/USDT" for n in range(12))
+_FULL = JournalSpec(seed=7, sessions=3, cycles=3600, symbols=_SYMBOLS)
+_QUICK = JournalSpec(seed=7, sessions=2, cycles=300, symbols=_SYMBOLS)
+
+
+def _corpus(spec: JournalSpec) -> Path:
+    directory = (
+        Path(tempfile.gettempdir()) / "otel-breakout-bench" / f"report-{spec.seed}-{spec.sessions}-{spec.cycles}"
+    )
+    done = directory / ".complete"
+    if not done.exists():
+        for stale in directory.glob("diag_*"):
+            stale.unlink()
+        write_journal(directory, spec, rotate_bytes=64 << 20)
+        done.write_text("ok\n")
+    return directory
+
+
+def _check_identical(directory: Path) -> None:
+    ours = comparable(DiagnosticsReportBuilder([directory], settings=Settings.from_env({})).build())
+    reference = reference_report([str(directory)])
+    evidence = ours.pop("evidence")
+    expected = reference.pop("evidence")
+    if ours != reference or any(expected[reason] != examples for reason, examples in evidence.items()):
+        raise AssertionError("the report and the reference disagree; the timing would be meaningless")
+
+
+def run(quick: bool) -> Iterator[Row]:
+    directory = _corpus(_QUICK if quick else _FULL)
+    megabytes = sum(p.stat().st_size for p in directory.glob("diag_*")) / 1e6
+    _check_identical(directory)
+    settings = Settings.from_env({})
+
+    def ours() -> None:
+        DiagnosticsReportBuilder([directory], settings=settings).build()
+
+    def one_worker() -> None:
+        DiagnosticsReportBuilder([directory], settings=settings, workers=1).build()
+
+    def baseline() -> None:
+        reference_report([str(directory)])
+
+    # Three-way interleaving (rotating the order each round), so load from neighbours hits all sides alike.
+    times = _interleaved((ours, one_worker, baseline), repeats=1 if quick else 3)
+    both, single, reference = (statistics.median(t) for t in times)
+    name = f"report: {megabytes:.0f} MB of journals"
+    yield Row(f"{name}, default (a process per idle core), vs json.loads reference", both, reference, "s", "<= 0.2x")
+    yield Row(f"{name}, one process, vs the same", single, reference, "s", "<= 0.25x")
+
+
+def _interleaved(functions: tuple[Callable[[], object], ...], *, repeats: int) -> list[list[float]]:
+    samples: list[list[float]] = [[] for _ in functions]
+    for round_ in range(repeats):
+        shift = round_ % len(functions)
+        for index in [*range(shift, len(functions)), *range(shift)]:
+            gc.collect()
+            start = time.perf_counter()
+            functions[index]()
+            samples[index].append(time.perf_counter() - start)
+    return samples

@@ -1,0 +1,197 @@
+"""Pre-bound handles, one per attribute set: the whole hot path of ``MetricsLogger``.
+
+Each handle keeps its value locally (a counter's increments in a deque folded on read, a gauge's last
+value, a histogram's queue in its instrument) and appends ``(ts, value, attributes)`` to the metric's
+window. None of them raises into the caller: a bad value goes to ``reject``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from opentelemetry.util.types import Attributes
+
+__all__ = [
+    "FOLD_AT",
+    "AnyBound",
+    "BoundCounter",
+    "BoundGauge",
+    "BoundHistogram",
+    "BoundSignedHistogram",
+    "BoundUpDownCounter",
+    "Reject",
+]
+
+_INF = float("inf")
+_now = time.time
+# Counter increments waiting to be folded into the total; past this the adding thread folds them.
+FOLD_AT = 1024
+
+Reject = Callable[[str, BaseException], None]
+
+
+# --- bound handles (one per attribute set) -----------------------------------------------------------
+
+
+class _Bound:
+    __slots__ = ("_name", "_reject", "_window", "attributes", "otel_attributes")
+
+    def __init__(
+        self, name: str, window: deque[Any], reject: Reject, attributes: Mapping[str, str], otel: Attributes
+    ) -> None:
+        self._name = name
+        self._window = window
+        self._reject = reject
+        self.attributes = attributes
+        self.otel_attributes = otel
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._name} {dict(self.attributes)}>"
+
+
+class BoundCounter(_Bound):
+    """A monotonic counter for one attribute set: ``add(value=1)``, never raises into the caller."""
+
+    __slots__ = ("_fold_lock", "_folded", "_pending")
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        # `total += v` is a read-modify-write that threads could interleave. Instead of a lock per add,
+        # increments go to a deque (append is atomic) and are folded into the total when it is read.
+        self._pending: deque[float] = deque()
+        self._folded = 0.0
+        self._fold_lock = threading.Lock()
+
+    def add(self, value: float = 1.0) -> None:
+        try:
+            v = float(value)
+            # Also rejects NaN, which would poison the cumulative total for good.
+            if not 0.0 <= v < _INF:
+                raise ValueError(f"{self._name} is a counter: increments must be finite and >= 0, got {value!r}")
+            pending = self._pending
+            pending.append(v)
+            if len(pending) > FOLD_AT:
+                self._fold()
+            self._window.append((_now(), v, self.attributes))
+        except Exception as exc:
+            self._reject(self._name, exc)
+
+    def _fold(self) -> float:
+        with self._fold_lock:
+            pop = self._pending.popleft
+            total = self._folded
+            try:
+                while True:
+                    total += pop()
+            except IndexError:
+                pass
+            self._folded = total
+            return total
+
+    @property
+    def total(self) -> float:
+        """The cumulative value (every add so far)."""
+        return self._fold()
+
+    apply = add  # the kind's one operation, under one name for the generic record() path
+
+
+class BoundUpDownCounter(BoundCounter):
+    """An additive value that may go down, for one attribute set: ``add(value)`` with any finite value."""
+
+    __slots__ = ()
+
+    def add(self, value: float = 1.0) -> None:
+        try:
+            v = float(value)
+            if not -_INF < v < _INF:
+                raise ValueError(f"{self._name}: increments must be finite, got {value!r}")
+            pending = self._pending
+            pending.append(v)
+            if len(pending) > FOLD_AT:
+                self._fold()
+            self._window.append((_now(), v, self.attributes))
+        except Exception as exc:
+            self._reject(self._name, exc)
+
+    apply = add
+
+
+class BoundGauge(_Bound):
+    """The last value for one attribute set: ``set(value)``, never raises into the caller."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.value: float | None = None
+
+    def set(self, value: float) -> None:
+        try:
+            v = float(value)
+            if not -_INF < v < _INF:
+                raise ValueError(f"{self._name} is a gauge: values must be finite, got {value!r}")
+            self.value = v  # a single reference store: atomic, no lock needed
+            self._window.append((_now(), v, self.attributes))
+        except Exception as exc:
+            self._reject(self._name, exc)
+
+    apply = set
+
+
+class BoundHistogram(_Bound):
+    """A histogram for one attribute set: ``record(value)`` with a finite value >= 0."""
+
+    __slots__ = ("_defer",)
+
+    def __init__(self, *args: Any, defer: Callable[[float, Attributes], None]) -> None:
+        super().__init__(*args)
+        self._defer = defer
+
+    def record(self, value: float) -> None:
+        try:
+            v = float(value)
+            if not 0.0 <= v < _INF:
+                raise ValueError(f"{self._name} is a histogram: values must be finite and >= 0, got {value!r}")
+            self._defer(v, self.otel_attributes)
+            self._window.append((_now(), v, self.attributes))
+        except Exception as exc:
+            self._reject(self._name, exc)
+
+    apply = record
+
+
+class BoundSignedHistogram(BoundHistogram):
+    """A signed histogram (trade PnL): records ``abs(value)`` with ``outcome`` win, loss or breakeven."""
+
+    __slots__ = ("_by_outcome",)
+
+    def __init__(self, *args: Any, defer: Callable[[float, Attributes], None]) -> None:
+        super().__init__(*args, defer=defer)
+        base = dict(self.attributes)
+        self._by_outcome = {
+            outcome: (MappingProxyType({**base, "outcome": outcome}), {**base, "outcome": outcome})
+            for outcome in ("win", "loss", "breakeven")
+        }
+
+    def record(self, value: float) -> None:
+        try:
+            v = float(value)
+            if not -_INF < v < _INF:
+                raise ValueError(f"{self._name}: values must be finite, got {value!r}")
+            attributes, otel = self._by_outcome["win" if v > 0 else "loss" if v < 0 else "breakeven"]
+            self._defer(abs(v), otel)
+            # The window keeps the sign: summaries report net PnL and win rate from it.
+            self._window.append((_now(), v, attributes))
+        except Exception as exc:
+            self._reject(self._name, exc)
+
+    apply = record
+
+
+AnyBound = BoundCounter | BoundGauge | BoundHistogram

@@ -1,0 +1,284 @@
+"""Catalogue instruments with local aggregation: the hot path adds to a pre-bound cell, the SDK reads it later.
+
+The OTel SDK's synchronous ``Counter.add`` hashes the attribute dict, looks up the stream and takes
+locks on every call (~10 us here). Counters, up-down counters and gauges therefore keep their value in a
+pre-bound cell (one per attribute set) and report it through an *observable* instrument when a reader
+collects: cumulative for counters, the last value for gauges, exactly the OTel semantics. Histograms
+have no observable form, so a measurement is queued with its context and replayed into a real SDK
+``Histogram`` (advisory buckets, exemplars) at the start of the next collection; when no reader collects
+and the queue is full, measurements go straight to the SDK instead, so nothing is lost and memory stays
+bounded.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from enum import Enum
+from types import MappingProxyType
+from typing import Any
+
+from opentelemetry.context import Context, get_current
+from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
+from opentelemetry.util.types import Attributes
+
+from otel_breakout.catalogue import MetricSpec, bucket_boundaries
+from otel_breakout.metrics._bound import (
+    AnyBound,
+    BoundCounter,
+    BoundGauge,
+    BoundHistogram,
+    BoundSignedHistogram,
+    BoundUpDownCounter,
+    Reject,
+)
+
+__all__ = [
+    "OVERFLOW",
+    "PENDING_LIMIT",
+    "Instrument",
+    "MetricAttributeError",
+    "SymbolPolicy",
+    "claim_instruments",
+    "release_instruments",
+]
+
+# Measurements waiting for the next collection, per histogram; past this they are recorded directly.
+PENDING_LIMIT = 4096
+OVERFLOW = MappingProxyType({"otel.metric.overflow": "true"})
+_OVERFLOW_OTEL: Attributes = {"otel.metric.overflow": True}
+
+
+_claims: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_claims_lock = threading.Lock()
+
+
+def claim_instruments(owner: Any, component: str) -> None:
+    """Refuse a second ``component`` on one meter provider (or meter).
+
+    The SDK hands a second registration of the same observable instrument the first one, without its
+    callbacks, so a second MetricsLogger on one provider would silently report nothing.
+    """
+    with _claims_lock:
+        try:
+            claimed = _claims.setdefault(owner, set())
+        except TypeError:  # not weak-referenceable: nothing to check against
+            return
+        if component in claimed:
+            raise RuntimeError(
+                f"a {component} already reports on this meter provider, and a second one would report nothing; "
+                f"reuse it (get_{'metrics_logger' if component == 'MetricsLogger' else 'resource_monitor'}()) "
+                "or pass a meter with another instrumentation scope"
+            )
+        claimed.add(component)
+
+
+def release_instruments(owner: Any, component: str) -> None:
+    """Forget a claim (tests that reset the process-wide logger)."""
+    with _claims_lock:
+        _claims.get(owner, set()).discard(component)
+
+
+class MetricAttributeError(ValueError):
+    """Attributes a catalogue metric does not take (unknown key, missing key, value outside its set)."""
+
+
+class SymbolPolicy:
+    """The opt-in ``symbol`` attribute: off by default; when on, at most ``limit`` distinct symbols."""
+
+    OTHER = "_other"
+
+    def __init__(self, enabled: bool, limit: int) -> None:
+        self.enabled = enabled
+        self.limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def fold(self, symbol: str) -> str:
+        if symbol in self._seen:
+            return symbol
+        with self._lock:
+            if len(self._seen) < self.limit:
+                self._seen.add(symbol)
+                return symbol
+        return self.OTHER
+
+
+# --- one catalogue metric ----------------------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    if isinstance(value, Enum):
+        value = value.value if isinstance(value.value, str) else value.name
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, int)):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    raise MetricAttributeError(f"attribute values must be str, int, bool or an Enum, got {type(value).__name__}")
+
+
+class Instrument:
+    """One catalogue metric inside one ``MetricsLogger``: its cells, its window and its OTel instrument."""
+
+    def __init__(
+        self,
+        spec: MetricSpec,
+        meter: Meter,
+        *,
+        window: int,
+        cardinality_limit: int,
+        symbols: SymbolPolicy,
+        reject: Reject,
+        before_collect: Callable[[], None],
+        observe: bool = True,
+    ) -> None:
+        self.spec = spec
+        self.window: deque[Any] = deque(maxlen=window)
+        self._limit = cardinality_limit
+        self._symbols = symbols
+        self._reject = reject
+        self._before_collect = before_collect
+        self._lock = threading.Lock()
+        # Keyed by the caller's attributes as given (fast path), and by the canonical sorted set.
+        self._by_raw: dict[tuple[tuple[str, object], ...], AnyBound] = {}
+        self._by_canonical: dict[tuple[tuple[str, str], ...], AnyBound] = {}
+        self.cells: list[AnyBound] = []
+        self._required = frozenset(a for a in spec.attributes if not (spec.signed and a == "outcome"))
+        self._allowed = frozenset(spec.attributes) | frozenset(spec.optional_attributes)
+        self._pending: deque[tuple[float, Attributes, Context]] = deque()
+        self._histogram: Histogram | None = None
+        if spec.kind == "histogram":
+            self._histogram = meter.create_histogram(
+                spec.name,
+                spec.unit,
+                spec.description,
+                explicit_bucket_boundaries_advisory=bucket_boundaries(spec),
+            )
+        elif observe:
+            create = {
+                "counter": meter.create_observable_counter,
+                "updown_counter": meter.create_observable_up_down_counter,
+                "gauge": meter.create_observable_gauge,
+            }[spec.kind]
+            create(spec.name, [self._observe], spec.unit, spec.description)
+
+    # --- binding (slow path, raises) ---------------------------------------------------------------
+
+    def canonical(self, attributes: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+        """Validate and normalise attributes; raises :class:`MetricAttributeError` with what is allowed."""
+        spec = self.spec
+        out: dict[str, str] = {}
+        for key, raw in attributes.items():
+            if key not in self._allowed or (spec.signed and key == "outcome"):
+                why = "it is set from the sign of the value" if key == "outcome" else "it is not in the catalogue"
+                allowed = ", ".join(sorted(self._required | set(spec.optional_attributes))) or "none"
+                raise MetricAttributeError(f"{spec.name} does not take attribute {key!r} ({why}); allowed: {allowed}")
+            if key in spec.optional_attributes and not self._symbols.enabled:
+                continue  # opt-in attribute, not opted in: dropped so the same code runs either way
+            value = _text(raw)
+            closed = spec.allowed_values(key)
+            if closed is not None:
+                match = next((c for c in closed if c.casefold() == value.casefold()), None)
+                if match is None:
+                    raise MetricAttributeError(f"{spec.name}: {key}={value!r} is not one of {', '.join(closed)}")
+                value = match
+            if key == "symbol":
+                value = self._symbols.fold(value)
+            out[key] = value
+        missing = self._required - out.keys()
+        if missing:
+            raise MetricAttributeError(f"{spec.name} needs attribute(s) {', '.join(sorted(missing))}")
+        return tuple(sorted(out.items()))
+
+    def bind(self, attributes: Mapping[str, object]) -> AnyBound:
+        return self._cell(self.canonical(attributes))
+
+    def _cell(self, key: tuple[tuple[str, str], ...]) -> AnyBound:
+        cell = self._by_canonical.get(key)
+        if cell is not None:
+            return cell
+        with self._lock:
+            cell = self._by_canonical.get(key)
+            if cell is None:
+                # The overflow set counts towards the limit, as the OTel specification asks.
+                if len(self._by_canonical) >= self._limit - 1:
+                    cell = self._overflow()
+                else:
+                    cell = self._new(MappingProxyType(dict(key)), dict(key))
+                    self._by_canonical[key] = cell
+        return cell
+
+    def _overflow(self) -> AnyBound:
+        cell = self._by_canonical.get((("otel.metric.overflow", "true"),))
+        if cell is None:
+            cell = self._new(OVERFLOW, _OVERFLOW_OTEL)
+            self._by_canonical[(("otel.metric.overflow", "true"),)] = cell
+        return cell
+
+    def _new(self, attributes: Mapping[str, str], otel: Attributes) -> AnyBound:
+        args = (self.spec.name, self.window, self._reject, attributes, otel)
+        cell: AnyBound
+        kind = self.spec.kind
+        if kind == "counter":
+            cell = BoundCounter(*args)
+        elif kind == "updown_counter":
+            cell = BoundUpDownCounter(*args)
+        elif kind == "gauge":
+            cell = BoundGauge(*args)
+        elif self.spec.signed:
+            cell = BoundSignedHistogram(*args, defer=self.defer)
+        else:
+            cell = BoundHistogram(*args, defer=self.defer)
+        self.cells.append(cell)
+        return cell
+
+    # --- the generic record() path ---------------------------------------------------------------
+
+    def record(self, value: float, attributes: dict[str, object]) -> AnyBound:
+        """Apply ``value`` to the cell for ``attributes`` and return the cell (raises on bad attributes)."""
+        key = tuple(attributes.items())
+        try:
+            cell = self._by_raw.get(key)
+        except TypeError:  # an unhashable value: the slow path explains what is allowed
+            cell = None
+        if cell is None:
+            cell = self.bind(attributes)
+            # Bounded: callers passing ever-new raw sets (folded into overflow) take the slow path.
+            if len(self._by_raw) < 4 * self._limit:
+                self._by_raw[key] = cell
+        cell.apply(value)
+        return cell
+
+    # --- collection ---------------------------------------------------------------------------------
+
+    def defer(self, value: float, attributes: Attributes) -> None:
+        if len(self._pending) < PENDING_LIMIT:
+            # The context travels with the value, so exemplars still point at the span that measured it.
+            self._pending.append((value, attributes, get_current()))
+        else:
+            assert self._histogram is not None
+            self._histogram.record(value, attributes)
+
+    def flush(self) -> int:
+        """Replay queued histogram measurements into the SDK; returns how many."""
+        histogram, pending = self._histogram, self._pending
+        if histogram is None or not pending:
+            return 0
+        done = 0
+        pop = pending.popleft
+        while True:
+            try:
+                value, attributes, context = pop()
+            except IndexError:
+                return done
+            histogram.record(value, attributes, context=context)
+            done += 1
+
+    def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
+        self._before_collect()
+        if self.spec.kind == "gauge":
+            return [Observation(c.value, c.otel_attributes) for c in self.cells if isinstance(c, BoundGauge)
+                    and c.value is not None]  # fmt: skip
+        return [Observation(c.total, c.otel_attributes) for c in self.cells if isinstance(c, BoundCounter)]

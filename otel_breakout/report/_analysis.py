@@ -1,0 +1,380 @@
+"""From merged totals to the report's ranked, ordered records."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from typing import Any
+
+from otel_breakout.report._aggregate import Aggregate
+from otel_breakout.report._model import (
+    DiagnosticsReport,
+    EvidenceLink,
+    FunnelStage,
+    FunnelStep,
+    GapBucket,
+    InputFile,
+    NearMissStats,
+    ReasonCount,
+    ReasonEvidence,
+    Recommendation,
+    ReportOptions,
+    SkippedLines,
+    SymbolBlockers,
+    Totals,
+)
+from otel_breakout.report._records import BOUNDARY_TOLERANCE, OTHER, SKIP_CAUSES, CheckAcc
+from otel_breakout.report._validate import is_trace_id
+from otel_breakout.report._whatif import median, what_if_candidates
+
+__all__ = ["GAP_BUCKET_FRACTIONS", "analyse", "check_label", "plural", "trace_url"]
+
+NO_REASON = "(no reason)"
+NO_SYMBOL = "(no symbol)"
+# Near-miss gap buckets, as fractions of the margin (10% margin: <=1%, <=2.5%, <=5%, <=10%).
+GAP_BUCKET_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
+_SPAN_ID = re.compile(r"[0-9a-f]{16}")
+_COMPONENT_ORDER = {"scanner": 0, "signal": 1}
+
+
+def check_label(component: str, stage: str, name: str) -> str:
+    """The check's name as its failure reason spells it (``filter:atr_range``, ``signal:momentum:rsi``)."""
+    if component == "scanner":
+        return f"filter:{name}"
+    if component == "signal":
+        return f"signal:{stage}:{name}"
+    return f"{component}:{stage}:{name}"
+
+
+def trace_url(template: str, trace_id: str, span_id: str | None, ts: float) -> str:
+    """Fill the URL template's ``{trace_id}``, ``{span_id}``, ``{from_ms}`` and ``{to_ms}`` (ts +- 1 h)."""
+    try:
+        start, end = str(int((ts - 3600) * 1000)), str(int((ts + 3600) * 1000))
+    except OverflowError:  # an absurd timestamp: let the trace view pick its default range
+        start, end = "now-1h", "now"
+    return (
+        template.replace("{trace_id}", trace_id)
+        .replace("{span_id}", span_id or "")
+        .replace("{from_ms}", start)
+        .replace("{to_ms}", end)
+    )
+
+
+def _direction(acc: CheckAcc) -> tuple[str | None, str]:
+    if acc.recorded_min or acc.recorded_max:
+        return ("max" if acc.recorded_max > acc.recorded_min else "min"), "events"
+    if acc.inferred_min or acc.inferred_max:
+        return ("max" if acc.inferred_max > acc.inferred_min else "min"), "inferred"
+    return None, "unknown"
+
+
+def _position(agg: Aggregate, key: tuple[str, str, str | None]) -> tuple[int, int]:
+    return agg.first_seen.get(key, (1 << 62, 0))
+
+
+def analyse(
+    agg: Aggregate,
+    options: ReportOptions,
+    trace_url_template: str,
+    *,
+    top_evidence: int = 5,
+) -> DiagnosticsReport:
+    files = tuple(
+        InputFile(
+            path=source.path,
+            bytes=source.size,
+            compressed=source.compressed,
+            lines=stats.lines,
+            events=stats.events,
+            filtered_out=stats.filtered,
+            skipped=stats.skipped,
+            error=stats.error,
+        )
+        for source, stats in zip(agg.files, agg.file_stats, strict=True)
+    )
+    unreadable = sum(1 for stats in agg.file_stats if not stats.read_any)
+
+    # --- counts from the event shapes ---------------------------------------------------------------
+    failures = passes = informational = 0
+    sessions: set[Any] = set()
+    symbols: set[Any] = set()
+    reasons: dict[str, int] = {}
+    by_symbol: dict[str, dict[str, int]] = {}
+    check_failures: dict[tuple[str, str, str], int] = {}
+    reason_checks: dict[str, set[tuple[str, str, str]]] = {}
+    for (sid, comp, stage, sym, passed, reason, name), count in agg.shapes.items():
+        if sid != OTHER:
+            sessions.add(sid)
+        if sym is not None and sym != OTHER:
+            symbols.add(sym)
+        if passed is None:
+            informational += count
+            continue
+        if passed:
+            passes += count
+            continue
+        failures += count
+        label = NO_REASON if reason is None else reason
+        reasons[label] = reasons.get(label, 0) + count
+        per = by_symbol.setdefault(NO_SYMBOL if sym is None else sym, {})
+        per[label] = per.get(label, 0) + count
+        if name is not None:
+            ckey = (comp, stage, name)
+            check_failures[ckey] = check_failures.get(ckey, 0) + count
+            reason_checks.setdefault(label, set()).add(ckey)
+
+    near_by_check = {key: len(acc.gaps) for key, acc in agg.checks.items()}
+    reason_rows = tuple(
+        ReasonCount(
+            reason,
+            count,
+            count / failures,
+            sum(near_by_check.get(c, 0) for c in reason_checks.get(reason, ())),
+        )
+        for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+    )
+    symbol_rows = tuple(
+        SymbolBlockers(
+            symbol,
+            total,
+            tuple(
+                ReasonCount(reason, count, count / total, 0)
+                for reason, count in sorted(per.items(), key=lambda item: (-item[1], item[0]))[:3]
+            ),
+        )
+        for symbol, per, total in sorted(
+            ((s, p, sum(p.values())) for s, p in by_symbol.items()), key=lambda item: (-item[2], item[0])
+        )
+    )
+
+    # --- funnel in pipeline order -------------------------------------------------------------------
+    stage_pos: dict[tuple[str, str], tuple[int, int]] = {}
+    stage_checks: dict[tuple[str, str], list[tuple[tuple[int, int], str]]] = {}
+    for comp, stage, name in agg.first_seen:
+        if comp == OTHER:
+            continue
+        pos = _position(agg, (comp, stage, name))
+        skey = (comp, stage)
+        if skey not in stage_pos or pos < stage_pos[skey]:
+            stage_pos[skey] = pos
+        if name is not None and name != OTHER:
+            stage_checks.setdefault(skey, []).append((pos, name))
+    component_pos: dict[str, tuple[int, int]] = {}
+    for (comp, _), pos in stage_pos.items():
+        if comp not in component_pos or pos < component_pos[comp]:
+            component_pos[comp] = pos
+
+    def stage_order(skey: tuple[str, str]) -> tuple[Any, ...]:
+        comp = skey[0]
+        return (_COMPONENT_ORDER.get(comp, 2), component_pos.get(comp, (1 << 62, 0)), stage_pos.get(skey), skey)
+
+    funnel_rows = []
+    for skey in sorted(agg.funnel, key=stage_order):
+        seen, left, removed = agg.funnel[skey]
+        names = [name for _, name in sorted(stage_checks.get(skey, []))]
+        names += sorted(set(removed) - set(names))
+        steps = tuple(
+            FunnelStep(
+                check_label(skey[0], skey[1], name), name, removed.get(name, 0), check_failures.get((*skey, name), 0)
+            )
+            for name in names
+        )
+        funnel_rows.append(FunnelStage(skey[0], skey[1], seen, steps, left))
+    candidates = sum(row.candidates_in for row in funnel_rows)
+
+    # --- near misses and recommendations ------------------------------------------------------------
+    margin = options.near_miss_margin
+    uppers = tuple(margin * f for f in GAP_BUCKET_FRACTIONS)
+    near_rows: list[NearMissStats] = []
+    recommendations: list[Recommendation] = []
+    for ckey in sorted(agg.checks, key=lambda k: (stage_order((k[0], k[1])), _position(agg, k), k)):
+        acc = agg.checks[ckey]
+        if not acc.gaps:
+            continue
+        comp, stage, name = ckey
+        label = check_label(comp, stage, name)
+        direction, source = _direction(acc)
+        gaps = sorted(acc.gaps)
+        counts = [bisect_right(gaps, upper * (1 + BOUNDARY_TOLERANCE)) for upper in uppers]
+        buckets = tuple(
+            GapBucket(upper, count - (counts[i - 1] if i else 0))
+            for i, (upper, count) in enumerate(zip(uppers, counts, strict=True))
+        )
+        t_med = median(acc.thresholds)
+        near_rows.append(
+            NearMissStats(
+                check=label,
+                component=comp,
+                stage=stage,
+                name=name,
+                direction=direction,
+                direction_source=source,
+                failures=acc.failures,
+                near_misses=len(gaps),
+                median_value=median(acc.values),
+                median_threshold=t_med,
+                median_gap=median(gaps),
+                gap_buckets=buckets,
+                inconsistent=acc.inconsistent,
+                non_numeric=acc.non_numeric,
+            )
+        )
+        seed, recommended, candidates_ = what_if_candidates(
+            acc.gaps, acc.values, acc.thresholds, acc.sole_gaps, direction, options.recover_share
+        )
+        unit = "signals" if comp == "signal" else "candidates"
+        vary = min(acc.thresholds) != max(acc.thresholds)
+        recommendations.append(
+            Recommendation(
+                check=label,
+                component=comp,
+                stage=stage,
+                name=name,
+                direction=direction,
+                current_threshold=t_med,
+                thresholds_vary=vary,
+                near_misses=len(gaps),
+                sole_blocked=acc.sole_blocked,
+                unit=unit,
+                seed_rule=seed,
+                recommended=recommended,
+                candidates=candidates_,
+                summary=_summary(label, name, stage, comp, direction, t_med, vary, len(gaps), recommended, unit),
+            )
+        )
+    recommendations.sort(key=lambda r: (-r.recommended.extra_passing, -r.near_misses, r.check))
+
+    # --- evidence -------------------------------------------------------------------------------
+    evidence_rows = []
+    for row in reason_rows[:top_evidence]:
+        key = None if row.reason == NO_REASON else row.reason
+        kept = agg.evidence.get(key)
+        if kept is None:
+            continue
+        links = []
+        for file_index, line, trace, span, ts, sym in (*kept[0], *kept[1])[: agg.options.evidence_per_reason]:
+            valid = isinstance(trace, str) and is_trace_id(trace)
+            span_ok = span if isinstance(span, str) and _SPAN_ID.fullmatch(span) else None
+            links.append(
+                EvidenceLink(
+                    trace_id=trace if valid else None,
+                    span_id=span_ok,
+                    url=trace_url(trace_url_template, trace, span_ok, ts) if valid else None,
+                    path=agg.files[file_index].path,
+                    line=line,
+                    ts=ts,
+                    symbol=sym,
+                )
+            )
+        evidence_rows.append(ReasonEvidence(row.reason, tuple(links)))
+
+    skipped_rows = tuple(
+        SkippedLines(
+            cause,
+            agg.skipped[cause],
+            tuple(f"{agg.files[i].path}:{line}" for i, line in agg.skip_examples.get(cause, ())),
+        )
+        for cause in SKIP_CAUSES
+        if agg.skipped.get(cause)
+    )
+    totals = Totals(
+        events=agg.events,
+        failures=failures,
+        passes=passes,
+        informational=informational,
+        filtered_out=agg.filtered,
+        sessions=len(sessions),
+        symbols=len(symbols),
+        first_ts=agg.ts_min if agg.events else None,
+        last_ts=agg.ts_max if agg.events else None,
+        span_seconds=agg.ts_max - agg.ts_min if agg.events else 0.0,
+        files=len(agg.files),
+        unreadable_files=unreadable,
+        lines=sum(stats.lines for stats in agg.file_stats),
+        skipped_lines=sum(agg.skipped.values()),
+        candidates=candidates,
+        ungrouped_evaluations=agg.ungrouped,
+    )
+    return DiagnosticsReport(
+        options=options,
+        totals=totals,
+        files=files,
+        skipped=skipped_rows,
+        reasons=reason_rows,
+        funnel=tuple(funnel_rows),
+        symbols=symbol_rows,
+        near_misses=tuple(near_rows),
+        recommendations=tuple(recommendations),
+        evidence=tuple(evidence_rows),
+        notes=_notes(agg, totals, unreadable),
+    )
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _summary(
+    label: str,
+    name: str,
+    stage: str,
+    component: str,
+    direction: str | None,
+    threshold: float,
+    vary: bool,
+    near: int,
+    rec: Any,
+    unit: str,
+) -> str:
+    verb = {"min": "Lower", "max": "Raise"}.get(direction or "", "Relax")
+    if vary:
+        change = f"{verb} `{name}` by {rec.relative_change:.2%} of each threshold (median {_fmt(threshold)})"
+    else:
+        change = f"{verb} `{name}` from {_fmt(threshold)} to {_fmt(rec.threshold)} ({rec.relative_change:.2%})"
+    extra = rec.extra_passing
+    what = {
+        "signals": f"more complete `{stage}` {plural(extra, 'signal')} would have fired",
+        "candidates": f"more {plural(extra, 'symbol')} would have passed the `{stage}` stage",
+    }[unit]
+    return (
+        f"{change}: {rec.failures_passing} of {near} near {plural(near, 'miss', 'misses')} "
+        f"({rec.near_miss_share:.0%}) would have passed, and {extra} {what}."
+    )
+
+
+def plural(count: int, singular: str, many: str | None = None) -> str:
+    """``singular`` for one, ``many`` (default: with an s) otherwise."""
+    return singular if count == 1 else (many or singular + "s")
+
+
+def _notes(agg: Aggregate, totals: Totals, unreadable: int) -> tuple[str, ...]:
+    notes: list[str] = []
+    if totals.files == 0:
+        notes.append("No input file matched.")
+    elif unreadable == totals.files:
+        notes.append("No input file could be read.")
+    elif totals.events == 0:
+        if totals.filtered_out:
+            notes.append("Every event was filtered out by --since/--until/--symbol/--session.")
+        else:
+            notes.append("The input holds no diagnostic events.")
+    if unreadable and unreadable < totals.files:
+        notes.append(f"{unreadable} of {totals.files} input files could not be read (see Input files).")
+    for stats, source in zip(agg.file_stats, agg.files, strict=True):
+        if stats.error is not None and stats.read_any:
+            notes.append(f"`{source.path}` stopped early after {stats.lines} lines: {stats.error}.")
+    if agg.ungrouped:
+        notes.append(
+            f"{agg.ungrouped} evaluations had neither a candle_ts nor a trace id, so they count in the reasons and "
+            "near misses but not in the funnel."
+        )
+    if agg.shape_folded:
+        notes.append(
+            f"{agg.shape_folded} events beyond the distinct-key limit were counted under `{OTHER}` "
+            "(sessions and symbols first)."
+        )
+    if agg.untracked_checks:
+        notes.append(f"{agg.untracked_checks} failures of checks beyond the check limit have no near-miss analysis.")
+    if agg.reasons_folded:
+        notes.append(f"{agg.reasons_folded} failures of reasons beyond the reason limit have no evidence.")
+    return tuple(notes)

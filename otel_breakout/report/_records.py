@@ -1,0 +1,226 @@
+"""What one chunk's scan produces, and how candidates are merged and finished.
+
+Everything here is mergeable: the parent adds :class:`ChunkResult` objects in journal order (see
+:mod:`otel_breakout.report._aggregate`) and gets the figures a single sequential pass would.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "BOUNDARY_TOLERANCE",
+    "OTHER",
+    "SKIP_CAUSES",
+    "CheckAcc",
+    "ChunkResult",
+    "GroupKey",
+    "GroupState",
+    "ScanOptions",
+    "finalize_group",
+    "merge_group",
+]
+
+# Why a line was skipped, in the order the report lists them.
+SKIP_CAUSES = (
+    "not_json",
+    "truncated",
+    "nan_or_infinity",
+    "too_deep",
+    "too_long",
+    "not_an_object",
+    "missing_field",
+    "wrong_type",
+    "unknown_version",
+)
+OTHER = "(other)"
+# Gaps are compared with the margin with this relative slack, so a value exactly 5% off by its decimal
+# digits (1.9 against 2.0 gives 0.050000000000000044 in binary) counts as within 5%.
+BOUNDARY_TOLERANCE = 1e-9
+_INF = float("inf")
+
+# A candidate's state: None while every evaluation passed; after the first failure a list
+# [first failing check, failures, the only failing check so far, its largest gap, several checks failed].
+GroupState = list[Any] | None
+GroupKey = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    """What every worker needs to know; picklable."""
+
+    margin: float = 0.1
+    since: float = -_INF
+    until: float = _INF
+    symbols: frozenset[str] | None = None
+    sessions: frozenset[str] | None = None
+    max_line_bytes: int = 1 << 20
+    group_window: int = 4096
+    evidence_per_reason: int = 3
+    max_shapes: int = 200_000
+    max_checks: int = 10_000
+    max_reasons: int = 10_000
+
+    @property
+    def cutoff(self) -> float:
+        """The largest gap that is a near miss."""
+        return self.margin * (1 + BOUNDARY_TOLERANCE)
+
+
+class CheckAcc:
+    """Failures of one filter or condition: counters, and compact arrays for the near misses."""
+
+    __slots__ = (
+        "failures",
+        "gaps",
+        "inconsistent",
+        "inferred_max",
+        "inferred_min",
+        "non_numeric",
+        "recorded_max",
+        "recorded_min",
+        "sole_blocked",
+        "sole_gaps",
+        "thresholds",
+        "values",
+    )
+
+    def __init__(self) -> None:
+        self.failures = 0
+        self.non_numeric = 0  # value or threshold missing, null (coerced NaN) or not a number
+        self.inconsistent = 0  # recorded as failed although the value is on the passing side
+        self.recorded_min = 0
+        self.recorded_max = 0
+        self.inferred_min = 0
+        self.inferred_max = 0
+        self.values = array("d")
+        self.thresholds = array("d")
+        self.gaps = array("d")
+        self.sole_blocked = 0  # candidates this check alone kept from passing
+        self.sole_gaps = array("d")  # ... and their gaps, when within the margin
+
+    def merge(self, other: CheckAcc) -> None:
+        self.failures += other.failures
+        self.non_numeric += other.non_numeric
+        self.inconsistent += other.inconsistent
+        self.recorded_min += other.recorded_min
+        self.recorded_max += other.recorded_max
+        self.inferred_min += other.inferred_min
+        self.inferred_max += other.inferred_max
+        self.values.extend(other.values)
+        self.thresholds.extend(other.thresholds)
+        self.gaps.extend(other.gaps)
+        self.sole_blocked += other.sole_blocked
+        self.sole_gaps.extend(other.sole_gaps)
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(self.__slots__, state, strict=True):
+            setattr(self, name, value)
+
+
+class ChunkResult:
+    """Everything one chunk contributes. Line numbers are local to the chunk until the parent merges it."""
+
+    __slots__ = (
+        "checks",
+        "chunk_index",
+        "created",
+        "error",
+        "events",
+        "evidence",
+        "file_index",
+        "filtered",
+        "first_seen",
+        "funnel",
+        "lines",
+        "partials",
+        "reasons_folded",
+        "shape_folded",
+        "shapes",
+        "size",
+        "skip_examples",
+        "skipped",
+        "ts_max",
+        "ts_min",
+        "ungrouped",
+        "untracked_checks",
+    )
+
+    def __init__(self, file_index: int, chunk_index: int, size: int) -> None:
+        self.file_index = file_index
+        self.chunk_index = chunk_index
+        self.size = size
+        self.lines = 0
+        self.events = 0
+        self.filtered = 0
+        self.error: str | None = None
+        self.ts_min = _INF
+        self.ts_max = -_INF
+        # (session, component, stage, symbol, passed, reason, check) -> events
+        self.shapes: dict[tuple[Any, ...], int] = {}
+        self.shape_folded = 0
+        self.first_seen: dict[tuple[str, str, str | None], int] = {}
+        self.checks: dict[tuple[str, str, str], CheckAcc] = {}
+        self.untracked_checks = 0
+        self.skipped: dict[str, int] = {}
+        self.skip_examples: dict[str, list[int]] = {}
+        # reason -> ([examples with a trace id], [examples without]); an example is (line, trace, span, ts, symbol)
+        self.evidence: dict[str | None, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = {}
+        self.reasons_folded = 0
+        # (component, stage) -> [candidates in, left, {check: removed first by it}]
+        self.funnel: dict[tuple[str, str], list[Any]] = {}
+        self.partials: list[tuple[GroupKey, GroupState, int]] = []  # (key, state, creation index in chunk)
+        self.created = 0
+        self.ungrouped = 0
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(self.__slots__, state, strict=True):
+            setattr(self, name, value)
+
+
+def merge_group(earlier: GroupState, later: GroupState) -> GroupState:
+    """The state of a candidate seen as ``earlier`` and then, further on, as ``later``."""
+    if later is None:
+        return earlier
+    if earlier is None:
+        return list(later)
+    if earlier[4] or later[4] or earlier[2] != later[2]:
+        earlier[4] = True
+    elif later[3] > earlier[3]:
+        earlier[3] = later[3]
+    earlier[1] += later[1]
+    return earlier
+
+
+def finalize_group(
+    key: GroupKey,
+    state: GroupState,
+    funnel: dict[tuple[str, str], list[Any]],
+    checks: dict[tuple[str, str, str], CheckAcc],
+    margin: float,
+) -> None:
+    """Count a finished candidate in its stage's funnel, and as a lone blocker when one check failed."""
+    stage = (key[1], key[2])
+    row = funnel.get(stage)
+    if row is None:
+        row = funnel[stage] = [0, 0, {}]
+    row[0] += 1
+    if state is None:
+        row[1] += 1
+        return
+    removed = row[2]
+    removed[state[0]] = removed.get(state[0], 0) + 1
+    if not state[4]:
+        acc = checks.get((key[1], key[2], state[2]))
+        if acc is not None:
+            acc.sole_blocked += 1
+            if state[3] <= margin:
+                acc.sole_gaps.append(state[3])

@@ -1,0 +1,295 @@
+"""Synthetic diagnostics journals in the exact schema of ``CONTRACTS.md``, for tests, benchmarks and the demo.
+
+A seeded random walk through a breakout bot's pipeline: every scan cycle runs the scanner's filter stages
+over the symbols (a symbol that fails a stage stops there), then every strategy evaluates all its
+conditions on the candle of each symbol that passed. Values are drawn around each threshold so that a
+realistic share of failures are near misses, and per-symbol biases make the blockers differ by symbol.
+The same seed always yields the same bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+__all__ = ["CheckSpec", "JournalSpec", "encode_event", "iter_events", "write_journal"]
+
+Direction = Literal["min", "max"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    """One filter or condition: passes when ``value >= threshold`` (min) or ``value <= threshold`` (max)."""
+
+    name: str
+    direction: Direction
+    threshold: float
+    pass_rate: float
+    near_share: float  # share of the failures that land within 10% of the threshold
+
+
+SCANNER_STAGES: tuple[tuple[str, tuple[CheckSpec, ...]], ...] = (
+    (
+        "liquidity",
+        (
+            CheckSpec("min_volume_usd", "min", 5_000_000.0, 0.85, 0.3),
+            CheckSpec("min_trades_per_minute", "min", 30.0, 0.8, 0.4),
+            CheckSpec("max_spread_bps", "max", 8.0, 0.9, 0.5),
+        ),
+    ),
+    ("volatility", (CheckSpec("atr_range", "min", 0.012, 0.7, 0.45),)),
+    ("correlation", (CheckSpec("max_btc_correlation", "max", 0.85, 0.9, 0.6),)),
+)
+STRATEGIES: tuple[tuple[str, tuple[CheckSpec, ...]], ...] = (
+    (
+        "momentum",
+        (
+            CheckSpec("volume_threshold", "min", 1.5, 0.6, 0.5),
+            CheckSpec("price_breakout", "min", 0.002, 0.7, 0.35),
+            CheckSpec("rsi_max", "max", 75.0, 0.9, 0.6),
+        ),
+    ),
+    (
+        "retest",
+        (
+            CheckSpec("breakout_confirmation", "min", 0.6, 0.55, 0.5),
+            CheckSpec("pullback_depth", "max", 0.35, 0.8, 0.4),
+        ),
+    ),
+)
+DEFAULT_SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT", "ADA/USDT", "AVAX/USDT", "LINK/USDT")
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSpec:
+    """What to simulate. ``cycles`` scan cycles per session, one every ``cycle_seconds``."""
+
+    seed: int = 0
+    sessions: int = 1
+    symbols: Sequence[str] = DEFAULT_SYMBOLS
+    cycles: int = 50
+    start_ts: float = 1_755_640_800.0
+    cycle_seconds: float = 60.0
+    traced_share: float = 0.95  # cycles that ran inside a span (the others have null trace ids)
+    other_events: bool = True  # engine cycle and risk events from plain ``record()``
+    coerced_share: float = 0.002  # values the collector coerced from NaN to null with a marker
+
+
+def _hex(rng: random.Random, digits: int) -> str:
+    return f"{rng.getrandbits(digits * 4):0{digits}x}"
+
+
+def _draw(rng: random.Random, check: CheckSpec, bias: float) -> tuple[float, bool]:
+    t = check.threshold
+    passed = rng.random() < max(0.05, min(0.98, check.pass_rate + bias))
+    if passed:
+        gap = rng.uniform(0.0, 0.6)
+    elif rng.random() < check.near_share:
+        gap = -rng.uniform(0.001, 0.1)
+    else:
+        gap = -rng.uniform(0.1, 0.7)
+    value = t * (1 + gap) if check.direction == "min" else t * (1 - gap)
+    return round(value, 6), passed
+
+
+def _event(
+    ts: float,
+    session: str,
+    component: str,
+    stage: str,
+    symbol: str | None,
+    passed: bool | None,
+    reason: str | None,
+    near_miss: bool,
+    trace_id: str | None,
+    span_id: str | None,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    # Key order is part of the contract; a dict literal keeps it.
+    return {
+        "v": 1,
+        "ts": ts,
+        "session_id": session,
+        "component": component,
+        "stage": stage,
+        "symbol": symbol,
+        "passed": passed,
+        "reason": reason,
+        "near_miss": near_miss,
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "payload": payload,
+    }
+
+
+def _near(value: float | None, threshold: float, passed: bool) -> bool:
+    if passed or value is None:
+        return False
+    margin = 0.1 * abs(threshold) if threshold != 0 else 0.1
+    return abs(value - threshold) <= margin
+
+
+def iter_events(spec: JournalSpec) -> Iterator[dict[str, Any]]:
+    """The events of every session, in the order a bot would write them."""
+    rng = random.Random(spec.seed)
+    for s in range(spec.sessions):
+        session = f"S{spec.seed}-{s}" if spec.sessions > 1 else f"S{spec.seed}"
+        biases = {
+            sym: {c.name: rng.uniform(-0.25, 0.1) for _, cs in (*SCANNER_STAGES, *STRATEGIES) for c in cs}
+            for sym in spec.symbols
+        }
+        ts = spec.start_ts + s * spec.cycles * spec.cycle_seconds
+        for _ in range(spec.cycles):
+            cycle_start = ts
+            traced = rng.random() < spec.traced_share
+            trace = _hex(rng, 32) if traced else None
+            candle_ts = int(cycle_start // 60 * 60)
+            for symbol in spec.symbols:
+                survived = True
+                for stage, checks in SCANNER_STAGES:
+                    stage_ok = True
+                    for check in checks:
+                        ts += 0.001
+                        value: float | None
+                        value, passed = _draw(rng, check, biases[symbol][check.name])
+                        payload: dict[str, Any] = {
+                            "filter": check.name,
+                            "value": value,
+                            "threshold": check.threshold,
+                            "direction": check.direction,
+                        }
+                        if not passed and rng.random() < spec.coerced_share:
+                            payload["value"] = value = None
+                            payload["value__coerced"] = "nan"
+                        yield _event(
+                            round(ts, 6),
+                            session,
+                            "scanner",
+                            stage,
+                            symbol,
+                            passed,
+                            None if passed else f"filter:{check.name}",
+                            _near(value, check.threshold, passed),
+                            trace,
+                            _hex(rng, 16) if traced else None,
+                            payload,
+                        )
+                        stage_ok = stage_ok and passed
+                    if not stage_ok:
+                        survived = False
+                        break
+                if not survived:
+                    continue
+                for strategy, conditions in STRATEGIES:
+                    for cond in conditions:
+                        ts += 0.001
+                        value, passed = _draw(rng, cond, biases[symbol][cond.name])
+                        yield _event(
+                            round(ts, 6),
+                            session,
+                            "signal",
+                            strategy,
+                            symbol,
+                            passed,
+                            None if passed else f"signal:{strategy}:{cond.name}",
+                            _near(value, cond.threshold, passed),
+                            trace,
+                            _hex(rng, 16) if traced else None,
+                            {
+                                "strategy": strategy,
+                                "condition": cond.name,
+                                "value": value,
+                                "threshold": cond.threshold,
+                                "direction": cond.direction,
+                                "candle_ts": candle_ts,
+                            },
+                        )
+            if spec.other_events:
+                ts += 0.001
+                yield _event(
+                    round(ts, 6),
+                    session,
+                    "engine",
+                    "cycle",
+                    None,
+                    None,
+                    None,
+                    False,
+                    trace,
+                    None,
+                    {"duration_ms": round(rng.uniform(5, 80), 3)},
+                )
+                if rng.random() < 0.1:
+                    ts += 0.001
+                    yield _event(
+                        round(ts, 6),
+                        session,
+                        "risk",
+                        "position_limit",
+                        rng.choice(list(spec.symbols)),
+                        False,
+                        "risk:max_positions",
+                        False,
+                        trace,
+                        None,
+                        {"open_positions": 3, "limit": 3},
+                    )
+            ts = cycle_start + spec.cycle_seconds
+
+
+def encode_event(event: dict[str, Any]) -> bytes:
+    """One journal line (with its newline), as the collector writes it."""
+    return orjson.dumps(event) + b"\n"
+
+
+def write_journal(
+    directory: str | Path,
+    spec: JournalSpec,
+    *,
+    rotate_bytes: int | None = None,
+    compress: bool = False,
+) -> list[Path]:
+    """Write ``spec``'s events as ``diag_<session>_<epoch>.jsonl`` files (rotated ``.1``, ``.2``... past
+    ``rotate_bytes``; gzip-compressed ``.jsonl.gz`` with ``compress``). Returns the files in write order."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    current: Any = None
+    current_session: str | None = None
+    size = 0
+    rotation = 0
+    epoch = int(spec.start_ts)
+
+    def open_next(session: str) -> Any:
+        nonlocal size
+        suffix = f".{rotation}" if rotation else ""
+        path = directory / f"diag_{session}_{epoch}{suffix}.jsonl{'.gz' if compress else ''}"
+        written.append(path)
+        size = 0
+        # mtime=0: the same spec gives the same bytes, compressed or not.
+        return gzip.GzipFile(path, "wb", compresslevel=5, mtime=0) if compress else path.open("wb")
+
+    try:
+        for event in iter_events(spec):
+            line = encode_event(event)
+            if event["session_id"] != current_session:
+                if current is not None:
+                    current.close()
+                current_session, rotation = event["session_id"], 0
+                current = open_next(event["session_id"])
+            elif rotate_bytes is not None and size + len(line) > rotate_bytes:
+                current.close()
+                rotation += 1
+                current = open_next(event["session_id"])
+            current.write(line)
+            size += len(line)
+    finally:
+        if current is not None:
+            current.close()
+    return written

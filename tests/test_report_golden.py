@@ -1,0 +1,76 @@
+"""The report on a fixed, checked-in corpus, against checked-in Markdown and JSON.
+
+After an intended change to the report, regenerate the goldens with ``UPDATE_GOLDEN=1 make test`` and
+review the diff like any other change.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import orjson
+import pytest
+
+from otel_breakout import Settings
+from otel_breakout.report import DiagnosticsReport, DiagnosticsReportBuilder
+from tests.support.report_corpus import ROOT
+
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture
+def report(monkeypatch: pytest.MonkeyPatch) -> DiagnosticsReport:
+    # Paths in the report are as the user typed them: run from the corpus folder for stable goldens.
+    monkeypatch.chdir(ROOT)
+    return DiagnosticsReportBuilder(["journals"], settings=Settings.from_env({}), workers=1).build()
+
+
+def _check(name: str, text: str) -> None:
+    golden = ROOT / name
+    if UPDATE:
+        golden.write_text(text)
+    assert text == golden.read_text(), f"{name} changed; if intended, rerun with UPDATE_GOLDEN=1 and review the diff"
+
+
+def test_markdown(report: DiagnosticsReport) -> None:
+    _check("diag_summary.md", report.to_markdown())
+
+
+def test_json(report: DiagnosticsReport) -> None:
+    _check("diag_summary.json", orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def test_the_golden_report_shows_every_section(report: DiagnosticsReport) -> None:
+    markdown = report.to_markdown()
+    for heading in (
+        "## Top failure reasons",
+        "## Funnel",
+        "## Top blockers per symbol",
+        "## Near misses",
+        "## Recommendations",
+        "## Evidence",
+        "## Input problems",
+        "## Input files",
+        "## How to read this report",
+    ):
+        assert heading in markdown, heading
+    assert {row.cause for row in report.skipped} == {
+        "not_json",
+        "nan_or_infinity",
+        "wrong_type",
+        "unknown_version",
+        "truncated",
+    }
+    assert report.totals.sessions == 2 and report.totals.files == 4
+
+
+def test_journal_files_are_the_corpus() -> None:
+    # The goldens are only meaningful with the corpus they were made from.
+    names = sorted(p.name for p in (Path(ROOT) / "journals").iterdir())
+    assert names == [
+        "diag_G3_1755641000.jsonl",
+        "diag_S42_1755640800.1.jsonl",
+        "diag_S42_1755640800.jsonl",
+        "diag_S43_1755641400.jsonl.gz",
+    ]

@@ -1,0 +1,169 @@
+"""What-if figures against examples computed by hand, for both directions."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from otel_breakout.report import DiagnosticsReport, DiagnosticsReportBuilder, Recommendation, WhatIf
+from otel_breakout.report._whatif import median, move_threshold, recover_count, what_if_candidates
+from tests.support.journal import filter_event, signal_event, write_journal_lines
+
+
+def _recommendation(report: DiagnosticsReport, check: str) -> Recommendation:
+    (found,) = [r for r in report.recommendations if r.check == check]
+    return found
+
+
+def _by_label(rec: Recommendation) -> dict[str, WhatIf]:
+    return {w.label: w for w in rec.candidates}
+
+
+def test_min_direction_strategy_condition(tmp_path: Path) -> None:
+    # volume_threshold passes when value >= 2.0; rsi_max when value <= 70. Six candles of one symbol:
+    #   c1: 1.90 (gap 5%)   rsi 60 ok  -> volume alone blocks, gap 0.05
+    #   c2: 1.96 (gap 2%)   rsi 65 ok  -> volume alone blocks, gap 0.02
+    #   c3: 1.85 (gap 7.5%) rsi 72 bad -> two conditions fail: no threshold alone rescues it
+    #   c4: 2.10 ok         rsi 69 ok  -> the one signal that fired
+    #   c5: 1.50 (gap 25%)  rsi 50 ok  -> volume alone blocks, but far beyond the 10% margin
+    #   c6: 1.99 (gap 0.5%) rsi 60 ok  -> volume alone blocks, gap 0.005
+    candles = [(1.90, 60), (1.96, 65), (1.85, 72), (2.10, 69), (1.50, 50), (1.99, 60)]
+    events = []
+    for n, (volume, rsi) in enumerate(candles):
+        candle = 1_755_640_800 + 60 * n
+        events.append(signal_event("momentum", "X", "volume_threshold", volume, 2.0, "min", candle, ts=candle + 1))
+        events.append(signal_event("momentum", "X", "rsi_max", rsi, 70.0, "max", candle, ts=candle + 2))
+    write_journal_lines(tmp_path / "diag_S_1.jsonl", events)
+    report = DiagnosticsReportBuilder(tmp_path).build()
+
+    (stage,) = report.funnel
+    assert (stage.component, stage.stage, stage.candidates_in, stage.left) == ("signal", "momentum", 6, 1)
+    assert [(s.name, s.removed, s.failures) for s in stage.steps] == [("volume_threshold", 5, 5), ("rsi_max", 0, 1)]
+
+    (volume_stats, rsi_stats) = report.near_misses
+    assert (volume_stats.name, volume_stats.direction, volume_stats.direction_source) == (
+        "volume_threshold",
+        "min",
+        "events",
+    )
+    assert (volume_stats.failures, volume_stats.near_misses) == (5, 4)
+    assert volume_stats.median_value == pytest.approx(1.93)  # of 1.85, 1.90, 1.96, 1.99
+    assert volume_stats.median_threshold == 2.0
+    assert [b.count for b in volume_stats.gap_buckets] == [1, 1, 1, 1]  # <=1%, <=2.5%, <=5%, <=10%
+    assert (rsi_stats.near_misses, rsi_stats.direction) == (1, "max")
+
+    rec = _recommendation(report, "signal:momentum:volume_threshold")
+    assert rec.sole_blocked == 4  # c1, c2, c5, c6
+    assert rec.unit == "signals"
+    # The seed's rule: midpoint of 2.0 and the median near-miss value 1.93 = 1.965, a 1.75% move, which
+    # only c6 (gap 0.5%) clears: one failure passes, one more signal fires.
+    assert rec.seed_rule.threshold == pytest.approx(1.965)
+    assert rec.seed_rule.relative_change == pytest.approx(0.0175)
+    assert (rec.seed_rule.failures_passing, rec.seed_rule.extra_passing) == (1, 1)
+    # Recovering half of the four near misses takes the threshold down to 1.96 (c6 and c2 pass): 2 signals.
+    assert rec.recommended.threshold == 1.96
+    assert rec.recommended.relative_change == pytest.approx(0.02)
+    assert (rec.recommended.failures_passing, rec.recommended.extra_passing) == (2, 2)
+    assert rec.recommended.near_miss_share == 0.5
+    assert "from 2 to 1.96" in rec.summary and "2 more complete `momentum` signals" in rec.summary
+    shares = _by_label(rec)
+    assert (shares["recover 25% of near misses"].threshold, shares["recover 25% of near misses"].extra_passing) == (
+        1.99,
+        1,
+    )
+    assert (shares["recover 75% of near misses"].threshold, shares["recover 75% of near misses"].extra_passing) == (
+        1.9,
+        3,
+    )
+    # All four near misses pass at 1.85, but c3 still fails rsi_max: three extra signals, not four.
+    full = shares["recover 100% of near misses"]
+    assert (full.threshold, full.failures_passing, full.extra_passing) == (1.85, 4, 3)
+    # Candidates are listed by increasing change, the seed's rule among them.
+    assert [w.relative_change for w in rec.candidates] == sorted(w.relative_change for w in rec.candidates)
+
+
+def test_max_direction_scanner_filter(tmp_path: Path) -> None:
+    # max_spread_bps passes when value <= 8; min_volume when value >= 100. One scan (trace) per symbol:
+    #   s1: spread 8.4 (gap 5%)    volume 150 ok  -> spread alone blocks, gap 0.05
+    #   s2: spread 8.1 (gap 1.25%) volume 120 ok  -> spread alone blocks, gap 0.0125
+    #   s3: spread 8.6 (gap 7.5%)  volume 95 bad  -> two filters fail
+    #   s4: spread 7.0 ok          volume 200 ok  -> passes the stage
+    #   s5: spread 12 (gap 50%)    volume 150 ok  -> spread alone blocks, far miss
+    scans = [("S1", 8.4, 150), ("S2", 8.1, 120), ("S3", 8.6, 95), ("S4", 7.0, 200), ("S5", 12.0, 150)]
+    events = []
+    for n, (symbol, spread, volume) in enumerate(scans):
+        trace = f"{n + 1:032x}"
+        events.append(filter_event("liquidity", symbol, "max_spread_bps", spread, 8.0, "max", trace_id=trace))
+        events.append(filter_event("liquidity", symbol, "min_volume", volume, 100.0, "min", trace_id=trace))
+    write_journal_lines(tmp_path / "diag_S_1.jsonl", events)
+    report = DiagnosticsReportBuilder(tmp_path).build()
+
+    (stage,) = report.funnel
+    assert (stage.candidates_in, stage.left) == (5, 1)
+    assert [(s.check, s.removed) for s in stage.steps] == [("filter:max_spread_bps", 4), ("filter:min_volume", 0)]
+    rec = _recommendation(report, "filter:max_spread_bps")
+    assert (rec.direction, rec.unit, rec.near_misses, rec.sole_blocked) == ("max", "candidates", 3, 3)
+    # Seed rule: midpoint of 8 and the median near-miss value 8.4 is 8.2 (2.5%): only s2 passes.
+    assert rec.seed_rule.threshold == pytest.approx(8.2)
+    assert (rec.seed_rule.failures_passing, rec.seed_rule.extra_passing) == (1, 1)
+    # Half of three near misses is two: raise to 8.4, s2 and s1 pass, both alone-blocked: 2 more candidates.
+    assert (rec.recommended.threshold, rec.recommended.failures_passing, rec.recommended.extra_passing) == (8.4, 2, 2)
+    assert rec.recommended.relative_change == pytest.approx(0.05)
+    assert "Raise `max_spread_bps` from 8 to 8.4" in rec.summary
+    everything = max(rec.candidates, key=lambda w: w.relative_change)
+    assert (everything.threshold, everything.failures_passing, everything.extra_passing) == (8.6, 3, 2)
+
+
+def test_direction_is_inferred_when_events_omit_it(tmp_path: Path) -> None:
+    events = [
+        filter_event("volatility", f"S{n}", "atr_range", value, 0.012, None, trace_id=f"{n + 1:032x}")
+        for n, value in enumerate([0.0114, 0.0118, 0.02])
+    ]
+    write_journal_lines(tmp_path / "diag_S_1.jsonl", events)
+    (rec,) = DiagnosticsReportBuilder(tmp_path).build().recommendations
+    assert (rec.direction, rec.near_misses) == ("min", 2)
+    assert "Lower `atr_range` from 0.012 to 0.0118" in rec.summary
+
+
+def test_varying_thresholds_are_relaxed_relative_to_each_threshold() -> None:
+    # Thresholds 10 and 20, values 9.5 (gap 5%) and 19.8 (gap 1%): recovering half needs a 1% move.
+    seed, recommended, candidates = what_if_candidates(
+        gaps=[0.05, 0.01],
+        values=[9.5, 19.8],
+        thresholds=[10.0, 20.0],
+        sole_gaps=[0.01],
+        direction="min",
+        recover_share=0.5,
+    )
+    assert recommended.relative_change == 0.01
+    assert recommended.threshold == pytest.approx(15.0 * 0.99)  # shown against the median threshold
+    assert (recommended.failures_passing, recommended.extra_passing) == (1, 1)
+    assert seed.threshold == pytest.approx((15.0 + 14.65) / 2)
+    assert len(candidates) == 3  # seed rule, one near miss (25% and 50%), both (75% and 100%)
+
+
+def test_zero_threshold_uses_absolute_gaps() -> None:
+    assert move_threshold(0.0, 0.05, "min") == -0.05
+    assert move_threshold(0.0, 0.05, "max") == 0.05
+    seed, recommended, _ = what_if_candidates(
+        gaps=[0.02, 0.04], values=[-0.02, -0.04], thresholds=[0.0, 0.0], sole_gaps=[], direction="min", recover_share=1
+    )
+    assert recommended.threshold == -0.04
+    assert seed.threshold == pytest.approx(-0.015)
+    assert seed.relative_change == pytest.approx(0.015)
+
+
+@pytest.mark.parametrize(("share", "n", "k"), [(0.5, 4, 2), (0.5, 3, 2), (0.3, 10, 3), (0.25, 3, 1), (1.0, 7, 7)])
+def test_recover_count(share: float, n: int, k: int) -> None:
+    assert recover_count(share, n) == k
+
+
+@given(
+    st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64, min_value=-1e12, max_value=1e12), min_size=1)
+)
+def test_median_is_statistics_median(values: list[float]) -> None:
+    assert median(values) == statistics.median(values)

@@ -1,0 +1,197 @@
+"""Cross-checks between the stack files, the metric catalogue and the README.
+
+Metric and label names in rules and dashboards must exist in ``otel_breakout.catalogue`` (or be a
+recording rule of ours, or one of the few external series listed below with the reason), every selector
+of our metrics must pick the scraped copy, and every alert must have its runbook in the README.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from otel_breakout.catalogue import CATALOGUE, ENGINE_STATES, prometheus_name
+from tests.support.promql import Selector, grouping_labels, selectors, substitute
+from tests.support.stack import (
+    BOT_JOB,
+    COMPOSE,
+    GRAFANA_TEST_VARIABLES,
+    ROOT,
+    Query,
+    alert_rules,
+    catalogue_series_names,
+    dashboard_queries,
+    dashboards,
+    datasource_queries,
+    github_anchor,
+    load_yaml,
+    panels,
+    recording_rules,
+    rule_queries,
+)
+
+README = (ROOT / "README.md").read_text()
+
+# Series that are not ours, each with the reason a rule or dashboard may read it.
+EXTERNAL = {
+    "up": "Prometheus' own scrape health (TargetDown)",
+    "ALERTS": "Prometheus' own alert series (alert annotations on dashboards)",
+    "otelcol_exporter_enqueue_failed_spans": "Collector queue drops (CollectorQueueDrops)",
+    "otelcol_exporter_enqueue_failed_metric_points": "Collector queue drops (CollectorQueueDrops)",
+    "otelcol_exporter_enqueue_failed_log_records": "Collector queue drops (CollectorQueueDrops)",
+    "otelcol_exporter_send_failed_spans": "Collector export failures (CollectorExportFailures)",
+    "otelcol_exporter_send_failed_metric_points": "Collector export failures (CollectorExportFailures)",
+    "otelcol_exporter_send_failed_log_records": "Collector export failures (CollectorExportFailures)",
+    "traces_spanmetrics_calls_total": "Tempo's span metrics (trace-to-metrics links)",
+    "traces_spanmetrics_latency_bucket": "Tempo's span metrics (trace-to-metrics links)",
+}
+# Labels every scraped series has besides its attributes (target labels, scope labels of the exporter).
+TARGET_LABELS = {"job", "instance"}
+SCOPE_LABELS = {"otel_scope_name", "otel_scope_version", "otel_scope_schema_url"}
+
+
+def _sanitize(attribute: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_]", "_", attribute)
+
+
+LABELS_OF: dict[str, set[str]] = {}
+for _spec in CATALOGUE:
+    _labels = {_sanitize(a) for a in (*_spec.attributes, *_spec.optional_attributes)} | TARGET_LABELS | SCOPE_LABELS
+    _base = prometheus_name(_spec)
+    for _name in (f"{_base}_bucket", f"{_base}_sum", f"{_base}_count") if _spec.kind == "histogram" else (_base,):
+        LABELS_OF[_name] = _labels | ({"le"} if _name.endswith("_bucket") else set())
+
+
+def _recorded_labels(rule: dict[str, Any]) -> set[str]:
+    """Labels a recording rule's series keeps: its outermost ``by`` clause (plus label_replace targets)."""
+    match = re.match(r"\s*(?:histogram_quantile\([^,]+,\s*)?\w+\s+by\s*\(([^)]*)\)", rule["expr"])
+    assert match, f"cannot tell which labels {rule['record']} keeps"
+    by = match.group(1)
+    kept = {label.strip() for label in by.split(",")} - {"le"}
+    return kept | set(re.findall(r'label_replace\([^"]*"(\w+)"', rule["expr"]))
+
+
+RECORDED: dict[str, set[str]] = {rule["record"]: _recorded_labels(rule) for rule in recording_rules()}
+# The recording rules over our own metrics (the others read the Collector's).
+OUR_RECORDED = {
+    rule["record"] for rule in recording_rules() if any(s.metric in LABELS_OF for s in selectors(rule["expr"]))
+}
+ALL_LABELS = set().union(*LABELS_OF.values(), *RECORDED.values()) | {"alertname", "alertstate", "severity", "service"}
+
+
+def _concrete(query: Query) -> str:
+    return substitute(query.expr, GRAFANA_TEST_VARIABLES)
+
+
+def _all_queries() -> list[Query]:
+    return [*dashboard_queries(), *rule_queries(), *datasource_queries()]
+
+
+def _all_selectors() -> list[tuple[Query, Selector]]:
+    return [(query, selector) for query in _all_queries() for selector in selectors(_concrete(query))]
+
+
+def test_the_scanner_reads_what_it_must() -> None:
+    # The checks below lean on this scanner: make sure it sees what is there.
+    found = selectors('sum by (a) (rate(x_total{job="j", b=~"c|d"}[5m])) / on(a) group_left y offset 1m > 0.5')
+    assert found == [Selector("x_total", found[0].matchers), Selector("y", ())]
+    assert [(m.label, m.op, m.value) for m in found[0].matchers] == [("job", "=", "j"), ("b", "=~", "c|d")]
+    assert grouping_labels("sum without (q) (x) * on (r, s) group_right (t) z") == {"q", "r", "s", "t"}
+    with pytest.raises(KeyError):
+        substitute("rate(x[$__unknown])", GRAFANA_TEST_VARIABLES)
+    assert len(_all_selectors()) > 80
+
+
+def test_every_metric_name_is_in_the_catalogue_or_a_recording_rule_or_a_listed_external_series() -> None:
+    ours = catalogue_series_names()
+    for query, selector in _all_selectors():
+        assert selector.metric is not None, f"{query.origin}: selector without a metric name"
+        assert selector.metric in ours or selector.metric in RECORDED or selector.metric in EXTERNAL, (
+            f"{query.origin}: {selector.metric} is not in the catalogue (otel_breakout/catalogue.py)"
+        )
+
+
+def test_the_dashboards_cover_the_catalogue() -> None:
+    used = {selector.metric for query in dashboard_queries() for selector in selectors(_concrete(query))}
+    for rule in recording_rules():  # a dashboard reading a recorded series reads its sources
+        if rule["record"] in used:
+            used |= {s.metric for s in selectors(rule["expr"])}
+    shown = {catalogue_series_names().get(name or "") for name in used} - {None}
+    assert shown == {spec.name for spec in CATALOGUE}, {spec.name for spec in CATALOGUE} - shown
+
+
+def test_every_selector_of_our_metrics_picks_the_scraped_copy() -> None:
+    ours = catalogue_series_names()
+    for query, selector in _all_selectors():
+        if selector.metric in ours or selector.metric in OUR_RECORDED:
+            assert selector.value_of("job") == BOT_JOB, f"{query.origin}: {selector.metric} without job={BOT_JOB!r}"
+
+
+def test_matchers_use_labels_the_series_has() -> None:
+    for query, selector in _all_selectors():
+        known = LABELS_OF.get(selector.metric or "") or RECORDED.get(selector.metric or "")
+        if known is None:
+            continue
+        for matcher in selector.matchers:
+            assert matcher.label in known, f"{query.origin}: {selector.metric} has no label {matcher.label!r}"
+
+
+def test_grouping_and_legends_use_known_labels() -> None:
+    for query in _all_queries():
+        unknown = grouping_labels(_concrete(query)) - ALL_LABELS
+        assert not unknown, f"{query.origin}: groups by unknown labels {unknown}"
+    for dashboard in dashboards().values():
+        for panel in panels(dashboard):
+            for target in panel["targets"]:
+                for label in re.findall(r"\{\{\s*(\w+)\s*\}\}", target.get("legendFormat", "")):
+                    assert label in ALL_LABELS, f"{panel['title']}: legend uses unknown label {label}"
+
+
+def test_label_values_are_the_ones_our_code_emits() -> None:
+    values: dict[str, set[str]] = {}
+    for _, selector in _all_selectors():
+        for matcher in selector.matchers:
+            if matcher.op == "=":
+                values.setdefault(matcher.label, set()).add(matcher.value)
+    assert values["state"] <= set(ENGINE_STATES)
+    assert values["component"] <= {"scanner", "signal"}  # CONTRACTS.md: record_filter / record_signal_condition
+    assert values["outcome"] <= {"pass", "fail", "win", "loss", "breakeven"}
+
+
+def test_engine_state_codes_follow_the_catalogue_order() -> None:
+    rule = next(r for r in recording_rules() if r["record"] == "instance:breakout_engine_state:code")
+    codes = {state: int(code) for state, code in re.findall(r'state="(\w+)"\} == 1\) \* (\d+)', rule["expr"])}
+    assert codes == {state: index for index, state in enumerate(ENGINE_STATES)}
+    timeline = next(p for d in dashboards().values() for p in panels(d) if p["type"] == "state-timeline")
+    (mapping,) = timeline["fieldConfig"]["defaults"]["mappings"]
+    assert {option["text"]: int(code) for code, option in mapping["options"].items()} == codes
+
+
+def test_every_alert_has_a_runbook_section_in_the_readme() -> None:
+    anchors = {github_anchor(h) for h in re.findall(r"^#{2,4} (.+)$", README, re.MULTILINE)}
+    for rule in alert_rules():
+        anchor = rule["annotations"]["runbook_url"].rsplit("#", 1)[1]
+        assert anchor in anchors, f"README has no runbook section for {rule['alert']} (#{anchor})"
+        section = README.split(f"Runbook: {rule['alert']}", 1)[1].split("\n#", 1)[0]
+        assert len(section.split()) > 40, f"the runbook for {rule['alert']} is too thin to act on"
+
+
+def test_the_readme_says_which_copy_of_the_metrics_the_stack_reads() -> None:
+    section = README.split("### Which copy of the metrics", 1)[1].split("\n## ", 1)[0]
+    assert f'job="{BOT_JOB}"' in section
+    # The OTLP copy must land under another job, or selecting by job would pick both.
+    service_name = load_yaml(COMPOSE)["services"]["app"]["environment"]["OTEL_SERVICE_NAME"]
+    assert service_name != BOT_JOB
+    assert f'job="{service_name}"' in section
+
+
+def test_log_panels_select_the_service_the_bot_runs_as() -> None:
+    service_name = load_yaml(COMPOSE)["services"]["app"]["environment"]["OTEL_SERVICE_NAME"]
+    for dashboard in dashboards().values():
+        for variable in dashboard["templating"]["list"]:
+            if variable["name"] == "service":
+                assert variable["current"]["value"] == service_name
+    loki = [q.expr for q in dashboard_queries("loki")]
+    assert loki and all(expr.startswith("{service_name=") for expr in loki)
