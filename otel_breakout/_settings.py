@@ -10,6 +10,7 @@ warning an error, for bots that would rather not start than start half-configure
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -19,7 +20,15 @@ from urllib.parse import unquote
 
 from otel_breakout._variables import VARIABLES
 
-__all__ = ["BatchSettings", "ConfigError", "ConfigWarning", "OtlpExporterSettings", "Settings", "environment_variables"]
+__all__ = [
+    "BatchSettings",
+    "ConfigError",
+    "ConfigWarning",
+    "DiagnosticsSettings",
+    "OtlpExporterSettings",
+    "Settings",
+    "environment_variables",
+]
 
 Protocol = Literal["grpc", "http/protobuf"]
 Signal = Literal["traces", "metrics", "logs"]
@@ -82,6 +91,29 @@ class BatchSettings:
     max_export_batch_size: int
 
 
+DiagnosticsSink = Literal["jsonl", "logs", "spans", "metrics"]
+DIAGNOSTICS_SINKS: tuple[DiagnosticsSink, ...] = ("jsonl", "logs", "spans", "metrics")
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosticsSettings:
+    """The diagnostics collector (``OTEL_BREAKOUT_DIAG_*``); see the README's Diagnostics section."""
+
+    enabled: bool = True
+    output_dir: str = "logs/diag"
+    sinks: tuple[DiagnosticsSink, ...] = DIAGNOSTICS_SINKS
+    queue_size: int = 32_768
+    flush_interval_ms: int = 200
+    max_file_bytes: int = 64 * 1024 * 1024
+    fsync: bool = False
+    near_miss_margin: float = 0.1
+    log_passes: bool = False
+    span_events_per_span: int = 64
+    # Extra regular expressions for secret payload keys, on top of the built-in ones.
+    secret_keys: tuple[str, ...] = ()
+    max_string: int = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Effective configuration. Build it with :meth:`from_env`; pass it, never re-read the environment."""
@@ -114,6 +146,7 @@ class Settings:
     log_file_max_bytes: int = 10 * 1024 * 1024
     log_file_backups: int = 5
     # Sections for the feature modules are added below this line, one frozen dataclass each.
+    diagnostics: DiagnosticsSettings = DiagnosticsSettings()
     _sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
@@ -236,16 +269,18 @@ class _Builder:
 
         return self._parse(var, default, "true or false", parse, generic)
 
-    def integer(self, var: str, default: int, *, minimum: int = 0, generic: str | None = None) -> int:
+    def integer(
+        self, var: str, default: int, *, minimum: int = 0, maximum: int = 2**31 - 1, generic: str | None = None
+    ) -> int:
         def parse(value: object) -> int:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(value)
             number = int(value) if isinstance(value, (int, float)) else int(str(value), 10)
-            if not minimum <= number <= 2**31 - 1:
+            if not minimum <= number <= maximum:
                 raise ValueError(number)
             return number
 
-        return self._parse(var, default, f"an integer from {minimum} to 2147483647", parse, generic)
+        return self._parse(var, default, f"an integer from {minimum} to {maximum}", parse, generic)
 
     def number(self, var: str, default: float, *, minimum: float, maximum: float) -> float:
         def parse(value: object) -> float:
@@ -313,6 +348,58 @@ class _Builder:
             raise ConfigError(origin, value, "`none` alone, or a list without `none`")
         self._sources[var] = origin
         return () if parsed == ("none",) else parsed
+
+    def names(self, var: str, default: tuple[_T, ...], allowed: Iterable[str]) -> tuple[_T, ...]:
+        """A comma list of names from ``allowed``, or ``none`` for the empty list."""
+        options = tuple(allowed)
+
+        def parse(value: object) -> tuple[_T, ...]:
+            items = [str(value)] if isinstance(value, str) else [str(v) for v in cast(Iterable[object], value)]
+            parsed = tuple(dict.fromkeys(n.strip().lower() for item in items for n in item.split(",") if n.strip()))
+            if parsed == ("none",):
+                return ()
+            if not parsed or any(name not in options for name in parsed):
+                raise ValueError(value)
+            return cast(tuple[_T, ...], parsed)
+
+        return self._parse(var, default, "a comma list of " + ", ".join(options) + ", or none", parse)
+
+    def patterns(self, var: str) -> tuple[str, ...]:
+        """A comma list of regular expressions, each checked to compile."""
+
+        def parse(value: object) -> tuple[str, ...]:
+            found = tuple(p.strip() for p in str(value).split(",") if p.strip())
+            for pattern in found:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(pattern) from exc
+            return found
+
+        return self._parse(var, (), "a comma list of valid regular expressions", parse)
+
+    def diagnostics(self) -> DiagnosticsSettings:
+        d = DiagnosticsSettings()
+        return DiagnosticsSettings(
+            enabled=self.boolean("OTEL_BREAKOUT_DIAG_ENABLED", d.enabled),
+            output_dir=self.text("OTEL_BREAKOUT_DIAG_DIR", d.output_dir),
+            sinks=self.names("OTEL_BREAKOUT_DIAG_SINKS", d.sinks, DIAGNOSTICS_SINKS),
+            queue_size=self.integer("OTEL_BREAKOUT_DIAG_QUEUE_SIZE", d.queue_size, minimum=16),
+            flush_interval_ms=self.integer(
+                "OTEL_BREAKOUT_DIAG_FLUSH_INTERVAL", d.flush_interval_ms, minimum=10, maximum=1000
+            ),
+            max_file_bytes=self.integer("OTEL_BREAKOUT_DIAG_MAX_FILE_BYTES", d.max_file_bytes, minimum=4096),
+            fsync=self.boolean("OTEL_BREAKOUT_DIAG_FSYNC", d.fsync),
+            near_miss_margin=self.number(
+                "OTEL_BREAKOUT_DIAG_NEAR_MISS_MARGIN", d.near_miss_margin, minimum=0.0, maximum=1.0
+            ),
+            log_passes=self.boolean("OTEL_BREAKOUT_DIAG_LOG_PASSES", d.log_passes),
+            span_events_per_span=self.integer(
+                "OTEL_BREAKOUT_DIAG_SPAN_EVENTS", d.span_events_per_span, minimum=0, maximum=128
+            ),
+            secret_keys=self.patterns("OTEL_BREAKOUT_DIAG_SECRET_KEYS"),
+            max_string=self.integer("OTEL_BREAKOUT_DIAG_MAX_STRING", d.max_string, minimum=64, maximum=1_048_576),
+        )
 
     # --- assembly ---------------------------------------------------------------------------------
 
@@ -437,6 +524,7 @@ class _Builder:
             log_file=self.text("OTEL_BREAKOUT_LOG_FILE", None),
             log_file_max_bytes=self.integer("OTEL_BREAKOUT_LOG_FILE_MAX_BYTES", d.log_file_max_bytes, minimum=1024),
             log_file_backups=self.integer("OTEL_BREAKOUT_LOG_FILE_BACKUPS", d.log_file_backups),
+            diagnostics=self.diagnostics(),
             _sources=tuple(sorted(self._sources.items())),
         )
         if not settings.service_name.strip():
