@@ -13,7 +13,7 @@ import os
 import secrets
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -156,7 +156,7 @@ class DiagnosticsCollector:
         # the writer, not the collector, so it does not keep the collector alive.
         self._finalizer = weakref.finalize(self, writer.stop, 10.0)
         if telemetry is not None:
-            telemetry.add_shutdown_hook(self._finalizer)
+            telemetry.add_shutdown_hook(_closer(weakref.ref(self), self._finalizer))
             _registry.bind(telemetry, self)
         self._on = True
 
@@ -195,7 +195,7 @@ class DiagnosticsCollector:
                 self._drops.add("queue", "full")
                 return
             if extra is not None:
-                extra = dict(extra)  # detach from the caller's dict, which it may reuse
+                extra = _detach(extra, "extra")  # the bot may reuse its dict
             ts = _now()
             queue.append(
                 (
@@ -215,7 +215,8 @@ class DiagnosticsCollector:
             )
             if passed is False and span is not None and self._spans is not None:
                 payload = {"filter": filter_name, "value": value, "threshold": threshold, "direction": direction}
-                self._span_event(span, ts, "scanner", stage, symbol, f"filter:{filter_name}", payload, extra)
+                reason = "filter:" + (field_text(filter_name) or "")
+                self._span_event(span, ts, "scanner", stage, symbol, reason, payload, extra)
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]  # _on implies a writer
         except Exception as exc:
@@ -244,7 +245,7 @@ class DiagnosticsCollector:
                 self._drops.add("queue", "full")
                 return
             if extra is not None:
-                extra = dict(extra)
+                extra = _detach(extra, "extra")
             ts = _now()
             queue.append(
                 (
@@ -272,7 +273,7 @@ class DiagnosticsCollector:
                     "direction": direction,
                     "candle_ts": candle_ts,
                 }
-                reason = f"signal:{strategy}:{condition}"
+                reason = f"signal:{field_text(strategy) or ''}:{field_text(condition) or ''}"
                 self._span_event(span, ts, "signal", strategy, symbol, reason, payload, extra)
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]
@@ -298,7 +299,7 @@ class DiagnosticsCollector:
                 self._drops.add("queue", "full")
                 return
             if payload is not None:
-                payload = dict(payload)
+                payload = _detach(payload, "payload")
             ts = _now()
             queue.append((RECORD, ts, span, self._session, component, stage, symbol, payload, reason, passed))
             if passed is False and span is not None and self._spans is not None:
@@ -319,7 +320,7 @@ class DiagnosticsCollector:
                 self._drops.add("queue", "full")
                 return
             if extra is not None:
-                extra = dict(extra)
+                extra = _detach(extra, "extra")
             ts = _now()
             queue.append((SIGNAL, ts, span, self._session, strategy, symbol, extra))
             if span is not None and self._spans is not None and self._spans.admit(span, SPAN_SIGNAL, "signal", symbol):
@@ -460,6 +461,29 @@ class DiagnosticsCollector:
     def __repr__(self) -> str:
         state = "enabled" if self.enabled else "disabled"
         return f"<DiagnosticsCollector session={self.session_id!r} {state} path={str(self.output_path)!r}>"
+
+
+def _closer(ref: weakref.ref[DiagnosticsCollector], finalizer: weakref.finalize[Any, Any]) -> Callable[[], None]:
+    """The telemetry's shutdown hook: close the collector (so later calls are no-ops) without keeping it alive."""
+
+    def close() -> None:
+        collector = ref()
+        if collector is not None:
+            collector.close()
+        else:
+            finalizer()
+
+    return close
+
+
+def _detach(value: Any, name: str) -> dict[Any, Any]:
+    """A shallow copy of the caller's mapping; anything else is kept whole under ``name`` (and coerced later)."""
+    if type(value) is dict:
+        return value.copy()
+    try:
+        return dict(value)
+    except Exception:
+        return {name: value}
 
 
 def _check_session(session_id: object) -> str:

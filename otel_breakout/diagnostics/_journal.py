@@ -89,12 +89,14 @@ class Journal:
             self.close()
             self.path = path
 
-    def write(self, data: bytes) -> bool:
-        """Append ``data`` (complete lines); False when the journal is disabled or the write failed."""
-        if self.path is None or not data:
-            return self.path is not None
+    def write(self, data: bytes) -> str | None:
+        """Append ``data`` (complete lines). None when written, else why not: ``write_error`` or ``disabled``."""
+        if self.path is None:
+            return "disabled"
+        if not data:
+            return None
         if self.error is not None and time.monotonic() < self._retry_at:
-            return False
+            return "disabled"
         try:
             self._append(self.path, data)
         except OSError as exc:
@@ -109,11 +111,11 @@ class Journal:
                     self.error,
                     _RETRY_S,
                 )
-            return False
+            return "write_error"
         if self.error is not None:
             _logger.warning("diagnostics journal %s is writable again", self.path)
             self.error = None
-        return True
+        return None
 
     def close(self) -> None:
         """Close the descriptor. Also right in a forked child: a flock belongs to the open file description the

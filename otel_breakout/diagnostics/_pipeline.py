@@ -210,8 +210,9 @@ class Pipeline:
         lines, self._lines = self._lines, []
         if not lines or self.journal is None or self._session is None:
             return
-        if not self.journal.write(b"".join(lines)):
-            self.drops.add("jsonl", "write_error" if self.journal.error else "disabled", len(lines))
+        cause = self.journal.write(b"".join(lines))
+        if cause is not None:
+            self.drops.add("jsonl", cause, len(lines))
 
     def _switch_session(self, session: Session) -> None:
         self._write_lines()
