@@ -79,7 +79,6 @@ def test_a_failed_filter_reaches_every_sink(capture: TelemetryCapture, collector
         "breakout.diag.stage": "liquidity",
         "breakout.diag.symbol": "BTCUSDT",
         "breakout.diag.reason": "filter:min_volume",
-        "breakout.diag.passed": False,
         "breakout.diag.near_miss": True,
         "breakout.diag.payload.filter": "min_volume",
         "breakout.diag.payload.value": 95.0,
@@ -520,3 +519,38 @@ def test_the_pytest_plugin_captures_diagnostics(
     [event] = otel_capture.diagnostics()
     assert (event.reason, event.symbol, event.session_id) == ("filter:min_volume", "BTCUSDT", "test")
     assert diagnostics_collector.output_path.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "threshold", "passed"),
+    [(95.0, 100.0, False), (150.0, 100.0, True), (0.05, 0.0, False), (50.0, 100.0, False), (-1.0, -2.0, True)],
+)
+def test_the_plain_fast_path_writes_what_the_general_path_writes(
+    capture: TelemetryCapture, collector: DiagnosticsCollector, value: float, threshold: float, passed: bool
+) -> None:
+    with capture.telemetry.get_tracer().start_as_current_span("scan"):
+        collector.record_filter("universe", "BTCUSDT", "min_volume", value, threshold, passed, direction="min")
+        # An (empty) extra mapping takes the general path: sanitizer, inference, near-miss rule.
+        collector.record_filter("universe", "BTCUSDT", "min_volume", value, threshold, passed, {}, direction="min")
+    fast, general = journal(collector)
+    assert {**fast, "ts": 0} == {**general, "ts": 0}
+    records = log_records(capture)
+    if not passed:
+        assert len(records) == 2 and dict(records[0].attributes) == dict(records[1].attributes)
+        assert records[0].body == records[1].body
+    events = capture.diagnostics()
+    assert events[0].payload == events[1].payload and events[0].near_miss == events[1].near_miss
+
+
+def test_the_span_budget_keeps_no_span_alive(capture: TelemetryCapture, collector: DiagnosticsCollector) -> None:
+    import gc
+    import weakref
+
+    with capture.telemetry.get_tracer().start_as_current_span("scan") as span:
+        collector.record_filter("s", "A", "f", 1.0, 2.0, False)
+    collector.flush()
+    ref = weakref.ref(span)
+    del span
+    capture.span_exporter.clear()
+    gc.collect()
+    assert ref() is None

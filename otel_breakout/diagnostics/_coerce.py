@@ -31,7 +31,15 @@ from typing import Any
 
 import orjson
 
-__all__ = ["DEFAULT_SECRET_KEYS", "MARKER_SUFFIX", "REDACTED", "Sanitizer", "coerce_passed", "field_text"]
+__all__ = [
+    "DEFAULT_SECRET_KEYS",
+    "MARKER_SUFFIX",
+    "REDACTED",
+    "Sanitizer",
+    "coerce_passed",
+    "field_text",
+    "looks_secret",
+]
 
 REDACTED = "[REDACTED]"
 MARKER_SUFFIX = "__coerced"
@@ -60,7 +68,7 @@ _NON_FINITE = ("nan", "inf", "-inf")
 Json = Any  # str | int | float | bool | None | list[Json] | dict[str, Json]
 
 
-def _looks_secret(text: str) -> bool:
+def looks_secret(text: str) -> bool:
     """Credentials that give themselves away whatever key they sit under."""
     return "PRIVATE KEY" in text or text.startswith(("Bearer ", "bearer ", "Basic ", "basic "))
 
@@ -138,7 +146,7 @@ class Sanitizer:
                 return self._dict(data, 0, set())
             kind = type(value)
             if kind is str:
-                if len(value) > limit or (len(value) > 12 and _looks_secret(value)):
+                if len(value) > limit or (len(value) > 12 and looks_secret(value)):
                     return self._dict(data, 0, set())
             elif kind is float:
                 if value - value != 0.0:  # NaN and ±inf, without a function call
@@ -161,7 +169,7 @@ class Sanitizer:
             try:
                 items = list(data.items())
             except Exception:
-                return {"<payload>": REDACTED if _looks_secret(_safe_repr(data)) else _safe_repr(data)[:256]}
+                return {"<payload>": REDACTED if looks_secret(_safe_repr(data)) else _safe_repr(data)[:256]}
             for index, (raw_key, value) in enumerate(items):
                 if index >= _MAX_ITEMS:
                     out["__truncated_keys"] = len(items) - _MAX_ITEMS
@@ -179,7 +187,7 @@ class Sanitizer:
         return out
 
     def _text(self, text: str) -> tuple[Json, str | None]:
-        if len(text) > 12 and _looks_secret(text):
+        if len(text) > 12 and looks_secret(text):
             return REDACTED, None
         limit = self.max_string
         if len(text) > limit:

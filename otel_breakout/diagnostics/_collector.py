@@ -214,9 +214,7 @@ class DiagnosticsCollector:
                 )
             )
             if passed is False and span is not None and self._spans is not None:
-                payload = {"filter": filter_name, "value": value, "threshold": threshold, "direction": direction}
-                reason = "filter:" + (field_text(filter_name) or "")
-                self._span_event(span, ts, "scanner", stage, symbol, reason, payload, extra)
+                self._filter_span_event(span, ts, stage, symbol, filter_name, value, threshold, extra, direction)
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]  # _on implies a writer
         except Exception as exc:
@@ -340,6 +338,27 @@ class DiagnosticsCollector:
             self._queue.append((REASON, reason))
         except Exception as exc:
             self._caller_failed(exc)
+
+    def _filter_span_event(
+        self,
+        span: Any,
+        ts: float,
+        stage: Any,
+        symbol: Any,
+        filter_name: Any,
+        value: Any,
+        threshold: Any,
+        extra: dict[Any, Any] | None,
+        direction: Any,
+    ) -> None:
+        near = is_near_miss(value, threshold, False, self._margin)
+        if self._spans is not None and self._spans.admit(span, NEAR_MISS if near else FAILURE, "scanner", symbol):
+            payload = {"filter": filter_name, "value": value, "threshold": threshold, "direction": direction}
+            if extra:
+                payload.update((f"extra_{k}" if k in payload else k, v) for k, v in extra.items())
+            reason = "filter:" + (field_text(filter_name) or "")
+            kind = NEAR_MISS if near else FAILURE
+            self._add_span_event(span, kind, ts, "scanner", stage, symbol, reason, payload, False, near)
 
     def _span_event(
         self,

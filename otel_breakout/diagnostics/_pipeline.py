@@ -18,11 +18,11 @@ from opentelemetry._logs import Logger, LogRecord, SeverityNumber
 from opentelemetry.context import Context
 from opentelemetry.metrics import Counter as OtelCounter
 from opentelemetry.metrics import Meter
-from opentelemetry.trace import set_span_in_context
+from opentelemetry.trace import NonRecordingSpan, set_span_in_context
 
 from otel_breakout._internal import internal_errors_raise, log_internal_error
 from otel_breakout.catalogue import get_spec
-from otel_breakout.diagnostics._coerce import Sanitizer, coerce_passed, field_text
+from otel_breakout.diagnostics._coerce import Sanitizer, coerce_passed, field_text, looks_secret
 from otel_breakout.diagnostics._event import SCHEMA_VERSION, DiagnosticsEvent
 from otel_breakout.diagnostics._journal import Journal
 from otel_breakout.diagnostics._rules import infer_direction, is_near_miss
@@ -54,6 +54,8 @@ _DUMPS = orjson.dumps
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
 _BATCH_LINES = 1024
 _MAX_ATTRIBUTES = 120
+_INFO, _DEBUG = SeverityNumber.INFO, SeverityNumber.DEBUG
+_PLAIN_TEXT = 64  # within the smallest string limit a user can set
 
 Listener = Callable[[DiagnosticsEvent], None]
 
@@ -156,6 +158,7 @@ class Pipeline:
         self._reason_counts: Counter[str] = Counter()
         self._near: Counter[tuple[str, str, str]] = Counter()
         self._attributes: dict[tuple[str, ...], dict[str, str]] = {}
+        self._reasons_text: dict[str, str] = {}
 
     def reinit_after_fork(self) -> None:
         self.stats_lock = threading.Lock()
@@ -202,6 +205,9 @@ class Pipeline:
             if len(self._lines) >= _BATCH_LINES:
                 self._write_lines()
         self._write_lines()
+        # Hold no span between batches (nor in the log records: their context carries a copy of its ids).
+        self._last_span = None
+        self._last_ids = (None, None, _EMPTY_CONTEXT)
         self._publish(processed, signals, near)
         for done in flushes:
             done.set()
@@ -263,6 +269,33 @@ class Pipeline:
 
     def _filter(self, item: tuple[Any, ...]) -> int:
         _, ts, span, session, stage, symbol, name, value, threshold, passed, extra, direction = item
+        if (
+            extra is None
+            and (passed is True or passed is False)
+            and (direction == "min" or direction == "max")
+            and type(value) is float
+            and value - value == 0.0
+            and type(threshold) is float
+            and threshold - threshold == 0.0
+            and type(name) is str
+            and 0 < len(name) <= _PLAIN_TEXT
+            and not looks_secret(name)
+            and type(stage) is str
+            and len(stage) <= _PLAIN_TEXT
+            and (symbol is None or (type(symbol) is str and len(symbol) <= _PLAIN_TEXT))
+        ):
+            # The common call, with plain values: nothing to coerce and no payload key to scrub, so the
+            # sanitizer and the inference are skipped (the result is what they would have produced).
+            if passed:
+                reason = None
+                near = False
+            else:
+                reason = self._reasons_text.get(name) or self._remember_reason(name)
+                distance = abs(value - threshold)
+                near = distance <= self.margin * abs(threshold) if threshold else abs(value) <= self.margin
+            plain = {"filter": name, "value": value, "threshold": threshold, "direction": direction}
+            self._emit(ts, span, session, "scanner", stage, symbol, plain, reason, passed, name, True, near, False)
+            return 1 if near else 0
         if type(name) is not str or len(name) > 256:
             name = field_text(name) or ""
         payload: dict[Any, Any] = {"filter": name, "value": value, "threshold": threshold, "direction": direction}
@@ -318,6 +351,12 @@ class Pipeline:
             _merge(payload, extra, frozenset(payload))
         self._event(ts, span, session, "signal", strategy, symbol, payload, None, True, "", False, signal=True)
 
+    def _remember_reason(self, name: str) -> str:
+        reason = "filter:" + name
+        if len(self._reasons_text) < 4096:
+            self._reasons_text[name] = reason
+        return reason
+
     # --- one event --------------------------------------------------------------------------------
 
     def _event(
@@ -345,6 +384,28 @@ class Pipeline:
         if given != "min" and given != "max":
             settle_payload(payload, passed)
         near = passed is False and is_near_miss(payload.get("value"), payload.get("threshold"), False, self.margin)
+        self._emit(
+            ts, span, session, component, stage, symbol, payload, reason, passed, check, evaluation, near, signal
+        )
+        return 1 if near else 0
+
+    def _emit(
+        self,
+        ts: float,
+        span: Any,
+        session: Session,
+        component: str,
+        stage: str,
+        symbol: str | None,
+        payload: dict[str, Any],
+        reason: str | None,
+        passed: bool | None,
+        check: str,
+        evaluation: bool,
+        near: bool,
+        signal: bool,
+    ) -> None:
+        """Send one clean event to every sink (the payload is JSON-safe and scrubbed by now)."""
         if span is not self._last_span:
             self._last_span = span
             self._last_ids = _ids(span)
@@ -385,7 +446,6 @@ class Pipeline:
             )
             for listener in self.listeners:
                 listener(event)
-        return 1 if near else 0
 
     def _log(
         self,
@@ -404,21 +464,22 @@ class Pipeline:
     ) -> None:
         attributes = otel_attributes(self.sanitizer, component, stage, symbol, reason, passed, near, payload)
         who = symbol if symbol is not None else "-"
+        severity, severity_text = _INFO, "INFO"
         if signal:
-            body, severity = f"{who} signal from {stage}", SeverityNumber.INFO
+            body = f"{who} signal from {stage}"
         elif passed is False:
             label = reason if reason is not None else f"{component}/{stage}"
             body = f"{who} failed {label} (near miss)" if near else f"{who} failed {label}"
-            severity = SeverityNumber.INFO
         else:
-            body, severity = f"{who} passed {component}/{stage}/{check}", SeverityNumber.DEBUG
+            body = f"{who} passed {component}/{stage}/{check}"
+            severity, severity_text = _DEBUG, "DEBUG"
         assert self.logger is not None
         self.logger.emit(
             LogRecord(
                 timestamp=int(ts * 1e9),
                 context=context,
                 severity_number=severity,
-                severity_text=severity.name,
+                severity_text=severity_text,
                 body=body,
                 attributes=attributes,
             )
@@ -438,14 +499,15 @@ def otel_attributes(
     """The attributes of a log record or span event (README, "Log records and span events").
 
     Lean on purpose: each attribute costs every exporter and backend on every record. The session id is
-    in the journal and the trace context links the record to it; ``near_miss`` appears only when true.
+    in the journal and the trace context links the record to it; ``passed`` appears only when no failure
+    reason already says it, ``near_miss`` only when true.
     """
     attributes: dict[str, Any] = {"breakout.diag.component": component, "breakout.diag.stage": stage}
     if symbol is not None:
         attributes["breakout.diag.symbol"] = symbol
     if reason is not None:
         attributes["breakout.diag.reason"] = reason
-    if passed is not None:
+    if passed is not None and (passed or reason is None):
         attributes["breakout.diag.passed"] = passed
     if near:
         attributes["breakout.diag.near_miss"] = True
@@ -491,7 +553,8 @@ def _ids(span: Any) -> tuple[str | None, str | None, Context]:
     ctx = span.get_span_context()
     if not ctx.is_valid:
         return None, None, _EMPTY_CONTEXT
-    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x"), set_span_in_context(span, _EMPTY_CONTEXT)
+    context = set_span_in_context(NonRecordingSpan(ctx), _EMPTY_CONTEXT)
+    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x"), context
 
 
 def _logger_enabled(logger: Logger) -> bool:

@@ -47,8 +47,9 @@ class SpanEventBudget:
 
     def __init__(self, budget: int) -> None:
         self._ceilings = (budget, budget * 3 // 4, budget // 2)
-        # Keyed by the span object; the oldest entry goes once 256 spans are tracked (long since ended).
-        self._states: dict[Any, _SpanState] = {}
+        # Keyed by span id, not by the span, so that ended spans are not kept alive; the oldest entry goes
+        # once 256 spans are tracked (long since ended).
+        self._states: dict[int, _SpanState] = {}
         self._lock = threading.Lock()
         self.left_out = 0
 
@@ -63,14 +64,15 @@ class SpanEventBudget:
             component if type(component) is str else field_text(component),
             symbol if type(symbol) is str else field_text(symbol),
         )
+        span_id = span.get_span_context().span_id
         with self._lock:
-            state = self._states.get(span)
+            state = self._states.get(span_id)
             if state is None:
                 if not span.is_recording():
                     return False
                 if len(self._states) >= _TRACKED_SPANS:
                     del self._states[next(iter(self._states))]
-                state = self._states[span] = _SpanState()
+                state = self._states[span_id] = _SpanState()
             if kind != SIGNAL:
                 seen = key in state.failed
                 if kind == FAILURE and seen:
