@@ -17,6 +17,7 @@ import pytest
 from otel_breakout import ConfigError, DiagnosticsCollector, DiagnosticsEvent, Settings
 from otel_breakout.diagnostics import JOURNAL_FIELDS, REDACTED, rotated_paths
 from otel_breakout.diagnostics import _registry as registry
+from otel_breakout.diagnostics._coerce import Sanitizer
 from otel_breakout.testing import TelemetryCapture, capture_telemetry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -523,23 +524,56 @@ def test_the_pytest_plugin_captures_diagnostics(
 
 @pytest.mark.parametrize(
     ("value", "threshold", "passed"),
-    [(95.0, 100.0, False), (150.0, 100.0, True), (0.05, 0.0, False), (50.0, 100.0, False), (-1.0, -2.0, True)],
+    [
+        (95.0, 100.0, False),
+        (150.0, 100.0, True),
+        (0.05, 0.0, False),
+        (50.0, 100.0, False),
+        (-1.0, -2.0, True),
+        (950_000, 1_000_000, False),
+        (2**62, 1.5, True),
+    ],
 )
 def test_the_plain_fast_path_writes_what_the_general_path_writes(
-    capture: TelemetryCapture, collector: DiagnosticsCollector, value: float, threshold: float, passed: bool
+    capture: TelemetryCapture,
+    collector: DiagnosticsCollector,
+    monkeypatch: pytest.MonkeyPatch,
+    value: float,
+    threshold: float,
+    passed: bool,
 ) -> None:
+    sanitized: list[str] = []
+    original = Sanitizer.payload
+
+    def payload(self: Sanitizer, data: dict[Any, Any]) -> dict[str, Any]:
+        if threading.current_thread().name == "otel-breakout-diagnostics":
+            sanitized.append(data["filter"])
+        return original(self, data)
+
+    monkeypatch.setattr(Sanitizer, "payload", payload)
     with capture.telemetry.get_tracer().start_as_current_span("scan"):
-        collector.record_filter("universe", "BTCUSDT", "min_volume", value, threshold, passed, direction="min")
+        collector.record_filter("universe", "BTCUSDT", "fast", value, threshold, passed, direction="min")
         # An (empty) extra mapping takes the general path: sanitizer, inference, near-miss rule.
-        collector.record_filter("universe", "BTCUSDT", "min_volume", value, threshold, passed, {}, direction="min")
+        collector.record_filter("universe", "BTCUSDT", "general", value, threshold, passed, {}, direction="min")
     fast, general = journal(collector)
+    assert sanitized == ["general"]  # the first call really took the fast path
+    fast["payload"]["filter"] = general["payload"]["filter"] = "f"
+    for line in (fast, general):
+        line["reason"] = line["reason"] and "filter:f"
     assert {**fast, "ts": 0} == {**general, "ts": 0}
     records = log_records(capture)
     if not passed:
-        assert len(records) == 2 and dict(records[0].attributes) == dict(records[1].attributes)
-        assert records[0].body == records[1].body
+        assert len(records) == 2
+        fast_attributes, general_attributes = (dict(r.attributes) for r in records)
+        assert fast_attributes.pop("breakout.diag.payload.filter") == "fast"
+        assert fast_attributes.pop("breakout.diag.reason") == "filter:fast"
+        assert general_attributes.pop("breakout.diag.payload.filter") == "general"
+        assert general_attributes.pop("breakout.diag.reason") == "filter:general"
+        assert fast_attributes == general_attributes
+        assert [r.body.split()[1:2] for r in records] == [["failed"], ["failed"]]
     events = capture.diagnostics()
-    assert events[0].payload == events[1].payload and events[0].near_miss == events[1].near_miss
+    assert {**events[0].payload, "filter": "f"} == {**events[1].payload, "filter": "f"}
+    assert events[0].near_miss == events[1].near_miss
 
 
 def test_the_span_budget_keeps_no_span_alive(capture: TelemetryCapture, collector: DiagnosticsCollector) -> None:
@@ -554,3 +588,22 @@ def test_the_span_budget_keeps_no_span_alive(capture: TelemetryCapture, collecto
     capture.span_exporter.clear()
     gc.collect()
     assert ref() is None
+
+
+def test_every_diagnostics_metric_is_in_the_catalogue(capture: TelemetryCapture, tmp_path: Path) -> None:
+    from otel_breakout.catalogue import get_spec
+
+    with capture.diagnostics_collector(tmp_path, queue_size=16) as diag:
+        with capture.telemetry.get_tracer().start_as_current_span("scan"):
+            for n in range(100):  # overflows the span budget, and (most likely) the queue
+                diag.record_filter("s", f"S{n}", "f", 9.5, 10.0, False)
+            diag.record_signal_condition("st", "A", "c", 1.0, 2.0, False)
+        diag.flush()
+    metrics = capture.metrics()
+    assert {"breakout.diag.evaluations", "breakout.diag.reasons", "breakout.diag.near_misses"} <= set(metrics)
+    assert "breakout.diag.dropped" in metrics
+    for name, metric in metrics.items():
+        spec = get_spec(name)
+        assert metric.unit == spec.unit and metric.description == spec.description
+        for point in metric.data.data_points:
+            assert set(point.attributes or {}) <= set(spec.attributes), (name, point.attributes)

@@ -26,7 +26,7 @@ from otel_breakout._settings import DIAGNOSTICS_SINKS, ConfigError, Settings
 from otel_breakout._telemetry import INSTRUMENTATION_SCOPE, Telemetry, get_telemetry
 from otel_breakout._version import __version__
 from otel_breakout.diagnostics import _registry
-from otel_breakout.diagnostics._coerce import Sanitizer, field_text
+from otel_breakout.diagnostics._coerce import Sanitizer, coerce_passed, field_text
 from otel_breakout.diagnostics._journal import Journal, journal_path
 from otel_breakout.diagnostics._pipeline import (
     CONDITION,
@@ -213,7 +213,7 @@ class DiagnosticsCollector:
                     direction,
                 )
             )
-            if passed is False and span is not None and self._spans is not None:
+            if passed is not True and span is not None and self._spans is not None and _failed(passed):
                 self._filter_span_event(span, ts, stage, symbol, filter_name, value, threshold, extra, direction)
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]  # _on implies a writer
@@ -262,7 +262,7 @@ class DiagnosticsCollector:
                     candle_ts,
                 )
             )
-            if passed is False and span is not None and self._spans is not None:
+            if passed is not True and span is not None and self._spans is not None and _failed(passed):
                 payload = {
                     "strategy": strategy,
                     "condition": condition,
@@ -300,7 +300,7 @@ class DiagnosticsCollector:
                 payload = _detach(payload, "payload")
             ts = _now()
             queue.append((RECORD, ts, span, self._session, component, stage, symbol, payload, reason, passed))
-            if passed is False and span is not None and self._spans is not None:
+            if passed is not True and span is not None and self._spans is not None and _failed(passed):
                 self._span_event(span, ts, component, stage, symbol, reason, dict(payload or {}), None)
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]
@@ -493,6 +493,11 @@ def _closer(ref: weakref.ref[DiagnosticsCollector], finalizer: weakref.finalize[
             finalizer()
 
     return close
+
+
+def _failed(passed: object) -> bool:
+    """``passed is False``, also for numpy booleans and 0 (read the way the journal reads them)."""
+    return passed is False or (passed is not True and passed is not None and coerce_passed(passed) is False)
 
 
 def _detach(value: Any, name: str) -> dict[Any, Any]:

@@ -55,6 +55,7 @@ _NEWLINE = orjson.OPT_APPEND_NEWLINE
 _BATCH_LINES = 1024
 _MAX_ATTRIBUTES = 120
 _INFO, _DEBUG = SeverityNumber.INFO, SeverityNumber.DEBUG
+_I64 = -(2**63)
 _PLAIN_TEXT = 64  # within the smallest string limit a user can set
 
 Listener = Callable[[DiagnosticsEvent], None]
@@ -273,10 +274,11 @@ class Pipeline:
             extra is None
             and (passed is True or passed is False)
             and (direction == "min" or direction == "max")
-            and type(value) is float
-            and value - value == 0.0
-            and type(threshold) is float
-            and threshold - threshold == 0.0
+            and ((type(value) is float and value - value == 0.0) or (type(value) is int and _I64 <= value < -_I64))
+            and (
+                (type(threshold) is float and threshold - threshold == 0.0)
+                or (type(threshold) is int and _I64 <= threshold < -_I64)
+            )
             and type(name) is str
             and 0 < len(name) <= _PLAIN_TEXT
             and not looks_secret(name)
