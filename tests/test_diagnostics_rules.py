@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -79,3 +80,20 @@ def test_an_inferred_direction_explains_the_outcome(value: float, threshold: flo
 def test_near_miss_matches_its_definition(value: float, threshold: float) -> None:
     expected = abs(value - threshold) <= 0.1 * abs(threshold) if threshold != 0 else abs(value) <= 0.1
     assert is_near_miss(value, threshold, False) is expected
+
+
+def test_settle_payload_infers_only_a_missing_or_invalid_direction() -> None:
+    from otel_breakout.diagnostics._rules import settle_payload
+
+    given: dict[str, Any] = {"value": 1.0, "threshold": 2.0, "direction": "max"}
+    settle_payload(given, False)
+    assert given["direction"] == "max"  # given directions are trusted
+    missing: dict[str, Any] = {"value": 1.0, "threshold": 2.0, "direction": None}
+    settle_payload(missing, False)
+    assert missing["direction"] == "min"
+    invalid: dict[str, Any] = {"value": 3.0, "threshold": 2.0, "direction": "up"}
+    settle_payload(invalid, True)
+    assert invalid == {"value": 3.0, "threshold": 2.0, "direction": "min", "direction__coerced": "invalid"}
+    untouched: dict[str, Any] = {"value": 3.0}
+    settle_payload(untouched, True)
+    assert untouched == {"value": 3.0}

@@ -28,22 +28,9 @@ from otel_breakout._version import __version__
 from otel_breakout.diagnostics import _registry
 from otel_breakout.diagnostics._coerce import Sanitizer, coerce_passed, field_text
 from otel_breakout.diagnostics._journal import Journal, journal_path
-from otel_breakout.diagnostics._pipeline import (
-    CONDITION,
-    FILTER,
-    REASON,
-    RECORD,
-    SIGNAL,
-    DropCounter,
-    Instruments,
-    Pipeline,
-    Session,
-    otel_attributes,
-    settle_payload,
-)
-from otel_breakout.diagnostics._rules import is_near_miss
-from otel_breakout.diagnostics._spans import EVENT_NAMES, FAILURE, NEAR_MISS, SpanEventBudget
-from otel_breakout.diagnostics._spans import SIGNAL as SPAN_SIGNAL
+from otel_breakout.diagnostics._metrics import DropCounter, Instruments
+from otel_breakout.diagnostics._pipeline import CONDITION, FILTER, REASON, RECORD, SIGNAL, Pipeline, Session
+from otel_breakout.diagnostics._spans import SpanEvents
 from otel_breakout.diagnostics._writer import Writer
 
 __all__ = ["DiagnosticsCollector"]
@@ -127,7 +114,7 @@ class DiagnosticsCollector:
         self._drops = DropCounter()
         self._sinks = chosen if self.enabled else set()
         self._spans = (
-            SpanEventBudget(config.span_events_per_span)
+            SpanEvents(config.span_events_per_span, self._sanitizer, self._margin)
             if self.enabled and "spans" in chosen and config.span_events_per_span > 0
             else None
         )
@@ -214,7 +201,7 @@ class DiagnosticsCollector:
                 )
             )
             if passed is not True and span is not None and self._spans is not None and _failed(passed):
-                self._filter_span_event(span, ts, stage, symbol, filter_name, value, threshold, extra, direction)
+                self._spans.filter_failed(span, ts, stage, symbol, filter_name, value, threshold, extra, direction)
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]  # _on implies a writer
         except Exception as exc:
@@ -272,7 +259,7 @@ class DiagnosticsCollector:
                     "candle_ts": candle_ts,
                 }
                 reason = f"signal:{field_text(strategy) or ''}:{field_text(condition) or ''}"
-                self._span_event(span, ts, "signal", strategy, symbol, reason, payload, extra)
+                self._spans.failed(span, ts, "signal", strategy, symbol, reason, payload, extra)
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]
         except Exception as exc:
@@ -301,7 +288,7 @@ class DiagnosticsCollector:
             ts = _now()
             queue.append((RECORD, ts, span, self._session, component, stage, symbol, payload, reason, passed))
             if passed is not True and span is not None and self._spans is not None and _failed(passed):
-                self._span_event(span, ts, component, stage, symbol, reason, dict(payload or {}), None)
+                self._spans.failed(span, ts, component, stage, symbol, reason, dict(payload or {}), None)
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]
         except Exception as exc:
@@ -321,9 +308,8 @@ class DiagnosticsCollector:
                 extra = _detach(extra, "extra")
             ts = _now()
             queue.append((SIGNAL, ts, span, self._session, strategy, symbol, extra))
-            if span is not None and self._spans is not None and self._spans.admit(span, SPAN_SIGNAL, "signal", symbol):
-                payload: dict[Any, Any] = {"strategy": strategy, "signal": True, **(extra or {})}
-                self._add_span_event(span, SPAN_SIGNAL, ts, "signal", strategy, symbol, None, payload, True, False)
+            if span is not None and self._spans is not None:
+                self._spans.signal(span, ts, strategy, symbol, extra)
         except Exception as exc:
             self._caller_failed(exc)
 
@@ -338,72 +324,6 @@ class DiagnosticsCollector:
             self._queue.append((REASON, reason))
         except Exception as exc:
             self._caller_failed(exc)
-
-    def _filter_span_event(
-        self,
-        span: Any,
-        ts: float,
-        stage: Any,
-        symbol: Any,
-        filter_name: Any,
-        value: Any,
-        threshold: Any,
-        extra: dict[Any, Any] | None,
-        direction: Any,
-    ) -> None:
-        near = is_near_miss(value, threshold, False, self._margin)
-        if self._spans is not None and self._spans.admit(span, NEAR_MISS if near else FAILURE, "scanner", symbol):
-            payload = {"filter": filter_name, "value": value, "threshold": threshold, "direction": direction}
-            if extra:
-                payload.update((f"extra_{k}" if k in payload else k, v) for k, v in extra.items())
-            reason = "filter:" + (field_text(filter_name) or "")
-            kind = NEAR_MISS if near else FAILURE
-            self._add_span_event(span, kind, ts, "scanner", stage, symbol, reason, payload, False, near)
-
-    def _span_event(
-        self,
-        span: Any,
-        ts: float,
-        component: str,
-        stage: Any,
-        symbol: Any,
-        reason: str | None,
-        payload: dict[Any, Any],
-        extra: dict[Any, Any] | None,
-    ) -> None:
-        near = is_near_miss(payload.get("value"), payload.get("threshold"), False, self._margin)
-        kind = NEAR_MISS if near else FAILURE
-        if self._spans is not None and self._spans.admit(span, kind, component, symbol):
-            if extra:
-                payload.update((f"extra_{k}" if k in payload else k, v) for k, v in extra.items())
-            self._add_span_event(span, kind, ts, component, stage, symbol, reason, payload, False, near)
-
-    def _add_span_event(
-        self,
-        span: Any,
-        kind: int,
-        ts: float,
-        component: str,
-        stage: Any,
-        symbol: Any,
-        reason: str | None,
-        payload: dict[Any, Any],
-        passed: bool,
-        near: bool,
-    ) -> None:
-        clean = self._sanitizer.payload(payload)
-        settle_payload(clean, passed)
-        attributes = otel_attributes(
-            self._sanitizer,
-            field_text(component) or "",
-            field_text(stage) or "",
-            field_text(symbol),
-            field_text(reason),
-            passed,
-            near,
-            clean,
-        )
-        span.add_event(EVENT_NAMES[kind], attributes, timestamp=int(ts * 1e9))
 
     def _caller_failed(self, exc: Exception) -> None:
         self._drops.add("all", "error")

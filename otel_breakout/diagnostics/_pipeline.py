@@ -6,7 +6,6 @@ except the few totals that ``snapshot()`` reads from other threads.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -16,17 +15,16 @@ from typing import Any
 import orjson
 from opentelemetry._logs import Logger, LogRecord, SeverityNumber
 from opentelemetry.context import Context
-from opentelemetry.metrics import Counter as OtelCounter
-from opentelemetry.metrics import Meter
 from opentelemetry.trace import NonRecordingSpan, set_span_in_context
 
 from otel_breakout._internal import internal_errors_raise, log_internal_error
-from otel_breakout.catalogue import get_spec
+from otel_breakout.diagnostics._attributes import otel_attributes
 from otel_breakout.diagnostics._coerce import Sanitizer, coerce_passed, field_text, looks_secret
 from otel_breakout.diagnostics._event import SCHEMA_VERSION, DiagnosticsEvent
 from otel_breakout.diagnostics._journal import Journal
-from otel_breakout.diagnostics._rules import infer_direction, is_near_miss
-from otel_breakout.diagnostics._spans import SpanEventBudget
+from otel_breakout.diagnostics._metrics import DropCounter, Instruments
+from otel_breakout.diagnostics._rules import is_near_miss, settle_payload
+from otel_breakout.diagnostics._spans import SpanEvents
 
 __all__ = [
     "CONDITION",
@@ -35,25 +33,18 @@ __all__ = [
     "REASON",
     "RECORD",
     "SIGNAL",
-    "DropCounter",
-    "Instruments",
     "Pipeline",
     "Session",
-    "otel_attributes",
-    "settle_payload",
 ]
 
 # Item kinds; each queued item is a plain tuple whose first element is its kind (cheapest to build).
 FILTER, CONDITION, RECORD, SIGNAL, REASON, FLUSH = range(6)
 _RESERVED_FILTER = frozenset(("filter", "value", "threshold", "direction"))
 _RESERVED_CONDITION = frozenset(("strategy", "condition", "value", "threshold", "direction", "candle_ts"))
-_ATTR = "breakout.diag."
-_PAYLOAD_ATTR = "breakout.diag.payload."
 _EMPTY_CONTEXT = Context()
 _DUMPS = orjson.dumps
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
 _BATCH_LINES = 1024
-_MAX_ATTRIBUTES = 120
 _INFO, _DEBUG = SeverityNumber.INFO, SeverityNumber.DEBUG
 _I64 = -(2**63)
 _PLAIN_TEXT = 64  # within the smallest string limit a user can set
@@ -71,52 +62,6 @@ class Session:
         self.path = path
 
 
-class DropCounter:
-    """Events a sink did not get, by (sink, cause); written from any thread, reported by the writer."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._totals: Counter[tuple[str, str]] = Counter()
-        self._reported: Counter[tuple[str, str]] = Counter()
-
-    def add(self, sink: str, cause: str, count: int = 1) -> None:
-        with self._lock:
-            self._totals[(sink, cause)] += count
-
-    def set_total(self, sink: str, cause: str, total: int) -> None:
-        with self._lock:
-            self._totals[(sink, cause)] = total
-
-    def totals(self) -> dict[str, int]:
-        with self._lock:
-            return {f"{sink}:{cause}": n for (sink, cause), n in sorted(self._totals.items()) if n}
-
-    def reinit_after_fork(self) -> None:
-        self._lock = threading.Lock()
-
-    def take_new(self) -> list[tuple[str, str, int]]:
-        """The counts added since the previous call."""
-        with self._lock:
-            new = [(sink, cause, n - self._reported[(sink, cause)]) for (sink, cause), n in self._totals.items()]
-            self._reported = Counter(self._totals)
-        return [item for item in new if item[2] > 0]
-
-
-class Instruments:
-    """The four ``breakout.diag.*`` counters of the catalogue, fed once per batch with aggregated counts."""
-
-    def __init__(self, meter: Meter) -> None:
-        self.evaluations = _counter(meter, "breakout.diag.evaluations")
-        self.reasons = _counter(meter, "breakout.diag.reasons")
-        self.near_misses = _counter(meter, "breakout.diag.near_misses")
-        self.dropped = _counter(meter, "breakout.diag.dropped")
-
-
-def _counter(meter: Meter, name: str) -> OtelCounter:
-    spec = get_spec(name)
-    return meter.create_counter(spec.name, unit=spec.unit, description=spec.description)
-
-
 class Pipeline:
     """Turns batches of queued items into sink output."""
 
@@ -131,7 +76,7 @@ class Pipeline:
         instruments: Instruments | None,
         drops: DropCounter,
         listeners: list[Listener],
-        spans: SpanEventBudget | None = None,
+        spans: SpanEvents | None = None,
     ) -> None:
         self.sanitizer = sanitizer
         self.margin = margin
@@ -486,51 +431,6 @@ class Pipeline:
                 attributes=attributes,
             )
         )
-
-
-def otel_attributes(
-    sanitizer: Sanitizer,
-    component: str,
-    stage: str,
-    symbol: str | None,
-    reason: str | None,
-    passed: bool | None,
-    near: bool,
-    payload: dict[str, Any],
-) -> dict[str, Any]:
-    """The attributes of a log record or span event (README, "Log records and span events").
-
-    Lean on purpose: each attribute costs every exporter and backend on every record. The session id is
-    in the journal and the trace context links the record to it; ``passed`` appears only when no failure
-    reason already says it, ``near_miss`` only when true.
-    """
-    attributes: dict[str, Any] = {"breakout.diag.component": component, "breakout.diag.stage": stage}
-    if symbol is not None:
-        attributes["breakout.diag.symbol"] = symbol
-    if reason is not None:
-        attributes["breakout.diag.reason"] = reason
-    if passed is not None and (passed or reason is None):
-        attributes["breakout.diag.passed"] = passed
-    if near:
-        attributes["breakout.diag.near_miss"] = True
-    sanitizer.flatten(payload, _PAYLOAD_ATTR, attributes)
-    if len(attributes) > _MAX_ATTRIBUTES:
-        # The SDK keeps 128 attributes per record or event (and warns on each record past that): keep the
-        # first ones, say how many were cut.
-        cut = len(attributes) - _MAX_ATTRIBUTES + 1
-        attributes = dict(itertools.islice(attributes.items(), _MAX_ATTRIBUTES - 1))
-        attributes["breakout.diag.payload_truncated"] = cut
-    return attributes
-
-
-def settle_payload(payload: dict[str, Any], passed: bool | None) -> None:
-    """Fill in ``direction`` when it was omitted (or is neither ``min`` nor ``max``) by inferring it."""
-    if "direction" in payload:
-        given = payload["direction"]
-        if given != "min" and given != "max":
-            if given is not None:
-                payload["direction__coerced"] = "invalid"
-            payload["direction"] = infer_direction(payload.get("value"), payload.get("threshold"), passed)
 
 
 def _merge(payload: dict[Any, Any], extra: dict[Any, Any], reserved: frozenset[str]) -> None:

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["DEFAULT_NEAR_MISS_MARGIN", "Direction", "as_number", "infer_direction", "is_near_miss"]
+__all__ = [
+    "DEFAULT_NEAR_MISS_MARGIN",
+    "Direction",
+    "as_number",
+    "infer_direction",
+    "is_near_miss",
+    "settle_payload",
+]
 
 Direction = Literal["min", "max"]
 DEFAULT_NEAR_MISS_MARGIN = 0.1
@@ -74,3 +81,13 @@ def is_near_miss(value: object, threshold: object, passed: object, margin: float
     if t == 0.0:
         return abs(v) <= margin
     return abs(v - t) <= margin * abs(t)
+
+
+def settle_payload(payload: dict[str, Any], passed: bool | None) -> None:
+    """Fill in ``direction`` when it was omitted (or is neither ``min`` nor ``max``) by inferring it."""
+    if "direction" in payload:
+        given = payload["direction"]
+        if given != "min" and given != "max":
+            if given is not None:
+                payload["direction__coerced"] = "invalid"
+            payload["direction"] = infer_direction(payload.get("value"), payload.get("threshold"), passed)

@@ -22,9 +22,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from otel_breakout.diagnostics._coerce import field_text
+from otel_breakout.diagnostics._attributes import otel_attributes
+from otel_breakout.diagnostics._coerce import Sanitizer, field_text
+from otel_breakout.diagnostics._rules import is_near_miss, settle_payload
 
-__all__ = ["FAILURE", "NEAR_MISS", "SIGNAL", "SpanEventBudget"]
+__all__ = ["FAILURE", "NEAR_MISS", "SIGNAL", "SpanEventBudget", "SpanEvents"]
 
 SIGNAL, NEAR_MISS, FAILURE = 0, 1, 2
 EVENT_NAMES = ("breakout.diag.signal", "breakout.diag.near_miss", "breakout.diag.failure")
@@ -89,3 +91,96 @@ class SpanEventBudget:
         if mark_truncated:
             span.set_attribute(TRUNCATED_ATTRIBUTE, True)
         return False
+
+
+class SpanEvents:
+    """Adds the decisive events to the caller's current span, within the per-span budget."""
+
+    def __init__(self, budget: int, sanitizer: Sanitizer, margin: float) -> None:
+        self.budget = SpanEventBudget(budget)
+        self._sanitizer = sanitizer
+        self._margin = margin
+
+    @property
+    def left_out(self) -> int:
+        return self.budget.left_out
+
+    def reinit_after_fork(self) -> None:
+        self.budget.reinit_after_fork()
+
+    def filter_failed(
+        self,
+        span: Any,
+        ts: float,
+        stage: Any,
+        symbol: Any,
+        filter_name: Any,
+        value: Any,
+        threshold: Any,
+        extra: dict[Any, Any] | None,
+        direction: Any,
+    ) -> None:
+        """A failed ``record_filter``: the payload is built only when the event is admitted."""
+        near = is_near_miss(value, threshold, False, self._margin)
+        kind = NEAR_MISS if near else FAILURE
+        if self.budget.admit(span, kind, "scanner", symbol):
+            payload = {"filter": filter_name, "value": value, "threshold": threshold, "direction": direction}
+            reason = "filter:" + (field_text(filter_name) or "")
+            self._add(span, kind, ts, "scanner", stage, symbol, reason, _with_extra(payload, extra), False, near)
+
+    def failed(
+        self,
+        span: Any,
+        ts: float,
+        component: str,
+        stage: Any,
+        symbol: Any,
+        reason: str | None,
+        payload: dict[Any, Any],
+        extra: dict[Any, Any] | None,
+    ) -> None:
+        near = is_near_miss(payload.get("value"), payload.get("threshold"), False, self._margin)
+        kind = NEAR_MISS if near else FAILURE
+        if self.budget.admit(span, kind, component, symbol):
+            self._add(span, kind, ts, component, stage, symbol, reason, _with_extra(payload, extra), False, near)
+
+    def signal(self, span: Any, ts: float, strategy: Any, symbol: Any, extra: dict[Any, Any] | None) -> None:
+        if self.budget.admit(span, SIGNAL, "signal", symbol):
+            payload: dict[Any, Any] = {"strategy": strategy, "signal": True}
+            self._add(span, SIGNAL, ts, "signal", strategy, symbol, None, _with_extra(payload, extra), True, False)
+
+    def _add(
+        self,
+        span: Any,
+        kind: int,
+        ts: float,
+        component: str,
+        stage: Any,
+        symbol: Any,
+        reason: str | None,
+        payload: dict[Any, Any],
+        passed: bool,
+        near: bool,
+    ) -> None:
+        # The same coercion, scrubbing and attribute shape as the writer gives the log records.
+        clean = self._sanitizer.payload(payload)
+        settle_payload(clean, passed)
+        attributes = otel_attributes(
+            self._sanitizer,
+            field_text(component) or "",
+            field_text(stage) or "",
+            field_text(symbol),
+            field_text(reason),
+            passed,
+            near,
+            clean,
+        )
+        span.add_event(EVENT_NAMES[kind], attributes, timestamp=int(ts * 1e9))
+
+
+def _with_extra(payload: dict[Any, Any], extra: dict[Any, Any] | None) -> dict[Any, Any]:
+    """The journal's rule: an extra key that would overwrite a schema key is kept as ``extra_<key>``."""
+    if extra:
+        for key, value in extra.items():
+            payload[f"extra_{key}" if key in payload else key] = value
+    return payload
