@@ -104,7 +104,10 @@ class Pipeline:
         self._reason_counts: Counter[str] = Counter()
         self._near: Counter[tuple[str, str, str]] = Counter()
         self._attributes: dict[tuple[str, ...], dict[str, str]] = {}
-        self._reasons_text: dict[str, str] = {}
+        self._plain_reasons: dict[str, str] = {}
+        # Fast-path counts by (stage, filter), folded into the evaluation and reason counts per batch.
+        self._passes: dict[tuple[str, str], int] = {}
+        self._failures: dict[tuple[str, str], int] = {}
 
     def reinit_after_fork(self) -> None:
         self.stats_lock = threading.Lock()
@@ -173,6 +176,13 @@ class Pipeline:
             self.journal.target(session.path)
 
     def _publish(self, processed: int, signals: int, near: int) -> None:
+        passes, self._passes = self._passes, {}
+        failures, self._failures = self._failures, {}
+        for (stage, name), n in passes.items():
+            self._evaluations[("scanner", stage, name, "pass")] += n
+        for (stage, name), n in failures.items():
+            self._evaluations[("scanner", stage, name, "fail")] += n
+            self._reason_counts[self._plain_reasons.get(name) or "filter:" + name] += n
         reasons, self._reason_counts = self._reason_counts, Counter()
         evaluations, self._evaluations = self._evaluations, Counter()
         near_keys, self._near = self._near, Counter()
@@ -225,23 +235,57 @@ class Pipeline:
                 or (type(threshold) is int and _I64 <= threshold < -_I64)
             )
             and type(name) is str
-            and 0 < len(name) <= _PLAIN_TEXT
-            and not looks_secret(name)
             and type(stage) is str
             and len(stage) <= _PLAIN_TEXT
             and (symbol is None or (type(symbol) is str and len(symbol) <= _PLAIN_TEXT))
+            and (plain_reason := self._plain_reasons.get(name) or self._plain_reason(name))
         ):
             # The common call, with plain values: nothing to coerce and no payload key to scrub, so the
-            # sanitizer and the inference are skipped (the result is what they would have produced).
+            # sanitizer and the inference are skipped, and the sinks are fed inline (the result is what
+            # the general path produces; a test holds them to it).
             if passed:
-                reason = None
                 near = False
+                self._passes[(stage, name)] = self._passes.get((stage, name), 0) + 1
             else:
-                reason = self._reasons_text.get(name) or self._remember_reason(name)
-                distance = abs(value - threshold)
-                near = distance <= self.margin * abs(threshold) if threshold else abs(value) <= self.margin
+                near = (
+                    abs(value - threshold) <= self.margin * abs(threshold) if threshold else abs(value) <= self.margin
+                )
+                self._failures[(stage, name)] = self._failures.get((stage, name), 0) + 1
+                if near:
+                    self._near[("scanner", stage, name)] += 1
+            if span is not self._last_span:
+                self._last_span = span
+                self._last_ids = _ids(span)
+            trace_id, span_id, context = self._last_ids
+            if session is not self._session:
+                self._switch_session(session)
             plain = {"filter": name, "value": value, "threshold": threshold, "direction": direction}
-            self._emit(ts, span, session, "scanner", stage, symbol, plain, reason, passed, name, True, near, False)
+            if self.journal is not None:
+                self._lines.append(
+                    _DUMPS(
+                        {
+                            "v": SCHEMA_VERSION,
+                            "ts": ts,
+                            "session_id": session.id,
+                            "component": "scanner",
+                            "stage": stage,
+                            "symbol": symbol,
+                            "passed": passed,
+                            "reason": None if passed else plain_reason,
+                            "near_miss": near,
+                            "trace_id": trace_id,
+                            "span_id": span_id,
+                            "payload": plain,
+                        },
+                        option=_NEWLINE,
+                    )
+                )
+            if self._logs_live and (not passed or self.log_passes):
+                self._log(ts, context, session, "scanner", stage, symbol, plain, None if passed else plain_reason,
+                          passed, near, False, name)  # fmt: skip
+            if self.listeners:
+                self._tell(ts, "scanner", stage, symbol, plain, None if passed else plain_reason, passed, session,
+                           trace_id, span_id, near)  # fmt: skip
             return 1 if near else 0
         if type(name) is not str or len(name) > 256:
             name = field_text(name) or ""
@@ -298,11 +342,33 @@ class Pipeline:
             _merge(payload, extra, frozenset(payload))
         self._event(ts, span, session, "signal", strategy, symbol, payload, None, True, "", False, signal=True)
 
-    def _remember_reason(self, name: str) -> str:
-        reason = "filter:" + name
-        if len(self._reasons_text) < 4096:
-            self._reasons_text[name] = reason
+    def _plain_reason(self, name: str) -> str:
+        """``filter:<name>`` for a filter name the fast path may take as is, else the empty string."""
+        plain = 0 < len(name) <= _PLAIN_TEXT and not looks_secret(name)
+        reason = "filter:" + name if plain else ""
+        if len(self._plain_reasons) < 4096:
+            self._plain_reasons[name] = reason
         return reason
+
+    def _tell(
+        self,
+        ts: float,
+        component: str,
+        stage: str,
+        symbol: str | None,
+        payload: dict[str, Any],
+        reason: str | None,
+        passed: bool | None,
+        session: Session,
+        trace_id: str | None,
+        span_id: str | None,
+        near: bool,
+    ) -> None:
+        event = DiagnosticsEvent(
+            ts, component, stage, symbol, payload, reason, passed, session.id, trace_id, span_id, near
+        )
+        for listener in self.listeners:
+            listener(event)
 
     # --- one event --------------------------------------------------------------------------------
 
@@ -388,11 +454,7 @@ class Pipeline:
         if self._logs_live and (passed is False or signal or self.log_passes):
             self._log(ts, context, session, component, stage, symbol, payload, reason, passed, near, signal, check)
         if self.listeners:
-            event = DiagnosticsEvent(
-                ts, component, stage, symbol, payload, reason, passed, session.id, trace_id, span_id, near
-            )
-            for listener in self.listeners:
-                listener(event)
+            self._tell(ts, component, stage, symbol, payload, reason, passed, session, trace_id, span_id, near)
 
     def _log(
         self,
