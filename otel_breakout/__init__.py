@@ -5,6 +5,7 @@ from otel_breakout._settings import (
     BatchSettings,
     ConfigError,
     ConfigWarning,
+    DiagnosticsSettings,
     MetricsSettings,
     OtlpExporterSettings,
     ReportSettings,
@@ -14,6 +15,7 @@ from otel_breakout._settings import (
 from otel_breakout._telemetry import Telemetry, configure, get_telemetry
 from otel_breakout._version import __version__
 from otel_breakout._views import LATENCY_BUCKETS_SECONDS
+from otel_breakout.diagnostics import DiagnosticsCollector, DiagnosticsEvent
 from otel_breakout.metrics import (
     MetricsLogger,
     OptimizationAction,
@@ -33,8 +35,11 @@ __all__ = [
     "BatchSettings",
     "ConfigError",
     "ConfigWarning",
+    "DiagnosticsCollector",
+    "DiagnosticsEvent",
     "DiagnosticsReport",
     "DiagnosticsReportBuilder",
+    "DiagnosticsSettings",
     "MetricsLogger",
     "MetricsSettings",
     "OptimizationAction",

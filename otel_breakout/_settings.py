@@ -10,6 +10,7 @@ warning an error, for bots that would rather not start than start half-configure
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -25,6 +26,7 @@ __all__ = [
     "BatchSettings",
     "ConfigError",
     "ConfigWarning",
+    "DiagnosticsSettings",
     "MetricsSettings",
     "OtlpExporterSettings",
     "ReportSettings",
@@ -155,6 +157,29 @@ class ResourceSettings:
     log_patterns: tuple[str, ...] = ("*.log", "*.log.*", "*.jsonl", "*.jsonl.*")
 
 
+DiagnosticsSink = Literal["jsonl", "logs", "spans", "metrics"]
+DIAGNOSTICS_SINKS: tuple[DiagnosticsSink, ...] = ("jsonl", "logs", "spans", "metrics")
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosticsSettings:
+    """The diagnostics collector (``OTEL_BREAKOUT_DIAG_*``); see the README's Diagnostics section."""
+
+    enabled: bool = True
+    output_dir: str = "logs/diag"
+    sinks: tuple[DiagnosticsSink, ...] = DIAGNOSTICS_SINKS
+    queue_size: int = 32_768
+    flush_interval_ms: int = 200
+    max_file_bytes: int = 64 * 1024 * 1024
+    fsync: bool = False
+    near_miss_margin: float = 0.1
+    log_passes: bool = False
+    span_events_per_span: int = 64
+    # Extra regular expressions for secret payload keys, on top of the built-in ones.
+    secret_keys: tuple[str, ...] = ()
+    max_string: int = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Effective configuration. Build it with :meth:`from_env`; pass it, never re-read the environment."""
@@ -191,6 +216,7 @@ class Settings:
     metrics: MetricsSettings = MetricsSettings()
     resources: ResourceSettings = ResourceSettings()
     report: ReportSettings = ReportSettings()
+    diagnostics: DiagnosticsSettings = DiagnosticsSettings()
     _sources: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
@@ -409,6 +435,58 @@ class _Builder:
         self._sources[var] = origin
         return () if parsed == ("none",) else parsed
 
+    def names(self, var: str, default: tuple[_T, ...], allowed: Iterable[str]) -> tuple[_T, ...]:
+        """A comma list of names from ``allowed``, or ``none`` for the empty list."""
+        options = tuple(allowed)
+
+        def parse(value: object) -> tuple[_T, ...]:
+            items = [str(value)] if isinstance(value, str) else [str(v) for v in cast(Iterable[object], value)]
+            parsed = tuple(dict.fromkeys(n.strip().lower() for item in items for n in item.split(",") if n.strip()))
+            if parsed == ("none",):
+                return ()
+            if not parsed or any(name not in options for name in parsed):
+                raise ValueError(value)
+            return cast(tuple[_T, ...], parsed)
+
+        return self._parse(var, default, "a comma list of " + ", ".join(options) + ", or none", parse)
+
+    def patterns(self, var: str) -> tuple[str, ...]:
+        """A comma list of regular expressions, each checked to compile."""
+
+        def parse(value: object) -> tuple[str, ...]:
+            found = tuple(p.strip() for p in str(value).split(",") if p.strip())
+            for pattern in found:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(pattern) from exc
+            return found
+
+        return self._parse(var, (), "a comma list of valid regular expressions", parse)
+
+    def diagnostics(self) -> DiagnosticsSettings:
+        d = DiagnosticsSettings()
+        return DiagnosticsSettings(
+            enabled=self.boolean("OTEL_BREAKOUT_DIAG_ENABLED", d.enabled),
+            output_dir=self.text("OTEL_BREAKOUT_DIAG_DIR", d.output_dir),
+            sinks=self.names("OTEL_BREAKOUT_DIAG_SINKS", d.sinks, DIAGNOSTICS_SINKS),
+            queue_size=self.integer("OTEL_BREAKOUT_DIAG_QUEUE_SIZE", d.queue_size, minimum=16),
+            flush_interval_ms=self.integer(
+                "OTEL_BREAKOUT_DIAG_FLUSH_INTERVAL", d.flush_interval_ms, minimum=10, maximum=1000
+            ),
+            max_file_bytes=self.integer("OTEL_BREAKOUT_DIAG_MAX_FILE_BYTES", d.max_file_bytes, minimum=4096),
+            fsync=self.boolean("OTEL_BREAKOUT_DIAG_FSYNC", d.fsync),
+            near_miss_margin=self.number(
+                "OTEL_BREAKOUT_DIAG_NEAR_MISS_MARGIN", d.near_miss_margin, minimum=0.0, maximum=1.0
+            ),
+            log_passes=self.boolean("OTEL_BREAKOUT_DIAG_LOG_PASSES", d.log_passes),
+            span_events_per_span=self.integer(
+                "OTEL_BREAKOUT_DIAG_SPAN_EVENTS", d.span_events_per_span, minimum=0, maximum=128
+            ),
+            secret_keys=self.patterns("OTEL_BREAKOUT_DIAG_SECRET_KEYS"),
+            max_string=self.integer("OTEL_BREAKOUT_DIAG_MAX_STRING", d.max_string, minimum=64, maximum=1_048_576),
+        )
+
     # --- assembly ---------------------------------------------------------------------------------
 
     def otlp(self, signal: Signal) -> tuple[OtlpExporterSettings, bool]:
@@ -613,6 +691,7 @@ class _Builder:
                 trace_url_template=self.url_template("OTEL_BREAKOUT_TRACE_URL_TEMPLATE", d.report.trace_url_template),
                 workers=self.integer("OTEL_BREAKOUT_REPORT_WORKERS", d.report.workers),
             ),
+            diagnostics=self.diagnostics(),
             _sources=tuple(sorted(self._sources.items())),
         )
         if not settings.service_name.strip():

@@ -129,6 +129,42 @@ VARIABLES: tuple[Variable, ...] = (
     _ours("OTEL_BREAKOUT_LOG_FILE_MAX_BYTES", "10485760", "rotate the log file at this size"),
     _ours("OTEL_BREAKOUT_LOG_FILE_BACKUPS", "5", "rotated log files kept"),
     # --- diagnostics collector (otel_breakout.diagnostics) ---------------------------------------
+    _ours("OTEL_BREAKOUT_DIAG_ENABLED", "true", "`false` turns every `DiagnosticsCollector` call into a no-op"),
+    _ours("OTEL_BREAKOUT_DIAG_DIR", "logs/diag", "directory of the diagnostics JSONL journals"),
+    _ours(
+        "OTEL_BREAKOUT_DIAG_SINKS",
+        "jsonl,logs,spans,metrics",
+        "comma list of the diagnostics sinks to feed: `jsonl`, `logs`, `spans`, `metrics` (or `none`)",
+    ),
+    _ours(
+        "OTEL_BREAKOUT_DIAG_QUEUE_SIZE",
+        "32768",
+        "events the diagnostics queue holds; beyond it events are dropped and counted, never block",
+    ),
+    _ours(
+        "OTEL_BREAKOUT_DIAG_FLUSH_INTERVAL",
+        "200",
+        "ms between journal writes (10 to 1000): a crash loses at most this much",
+    ),
+    _ours("OTEL_BREAKOUT_DIAG_MAX_FILE_BYTES", "67108864", "rotate a diagnostics journal at this size"),
+    _ours("OTEL_BREAKOUT_DIAG_FSYNC", "false", "`true` fsyncs each journal write (survives power loss, costs I/O)"),
+    _ours(
+        "OTEL_BREAKOUT_DIAG_NEAR_MISS_MARGIN",
+        "0.1",
+        "a failure within this fraction of its threshold is a near miss (0 to 1)",
+    ),
+    _ours("OTEL_BREAKOUT_DIAG_LOG_PASSES", "false", "`true` also emits passed evaluations as DEBUG log records"),
+    _ours(
+        "OTEL_BREAKOUT_DIAG_SPAN_EVENTS",
+        "64",
+        "diagnostic span events per span (0 to 128); the rest are counted as dropped",
+    ),
+    _ours(
+        "OTEL_BREAKOUT_DIAG_SECRET_KEYS",
+        "unset",
+        "extra comma-separated regular expressions; payload keys matching them are redacted",
+    ),
+    _ours("OTEL_BREAKOUT_DIAG_MAX_STRING", "4096", "longer payload strings are truncated with a marker"),
     # --- metric catalogue, MetricsLogger and ResourceMonitor (otel_breakout.metrics) ------------
     _ours(
         "OTEL_BREAKOUT_METRICS_WINDOW",

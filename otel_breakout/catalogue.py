@@ -177,7 +177,8 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         "counter",
         "{evaluation}",
         ("component", "stage", "check", "outcome"),
-        "Filter and condition evaluations, by component, stage, filter or condition, and pass/fail.",
+        "Filter and condition evaluations, by component, stage (or strategy), filter or condition, and outcome "
+        "(pass, fail).",
     ),
     MetricSpec(
         "breakout.diag.reasons",
@@ -190,15 +191,16 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         "breakout.diag.near_misses",
         "counter",
         "{event}",
-        ("component", "check"),
-        "Failures within the near-miss margin of their threshold.",
+        ("component", "stage", "check"),
+        "Failures within the near-miss margin of their threshold, by component, stage (or strategy) and check.",
     ),
     MetricSpec(
         "breakout.diag.dropped",
         "counter",
         "{event}",
         ("sink", "cause"),
-        "Diagnostic events a sink dropped (queue full, sink disabled, span event budget).",
+        "Diagnostic events a sink did not get, by sink (queue, jsonl, span_events, all) and cause (full, "
+        "write_error, disabled, budget, error).",
     ),
     # --- resource monitor (OTel semantic conventions where they exist) ------------------------------
     MetricSpec("process.cpu.utilization", "gauge", "1", (), "Process CPU use as a fraction of all available cores."),

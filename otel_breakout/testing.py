@@ -1,10 +1,19 @@
-"""A pytest plugin for bots that use otel-breakout: capture spans, logs and metrics in your own tests.
+"""A pytest plugin for bots that use otel-breakout: capture spans, logs, metrics and diagnostics in your tests.
 
 Installed as a ``pytest11`` entry point, so the fixtures are available as soon as the package is::
 
     def test_my_bot_emits_a_cycle_span(otel_capture):
         run_one_cycle(otel_capture.telemetry)
         assert [s.name for s in otel_capture.spans()] == ["engine.cycle"]
+
+    def test_low_volume_is_filtered_out(diagnostics_collector, otel_capture):
+        scan(["BTCUSDT"], diagnostics=diagnostics_collector)
+        [event] = otel_capture.diagnostics()
+        assert event.reason == "filter:min_volume"
+
+Every :class:`~otel_breakout.DiagnosticsCollector` bound to the captured ``Telemetry`` (the fixture's, or
+one your code builds with ``telemetry=otel_capture.telemetry``) reports its events to the capture, after
+the same scrubbing and coercion as every other sink.
 
 The captured :class:`~otel_breakout.Telemetry` is isolated (never installed globally), so tests can run in
 any order. Inside it, failures in telemetry callbacks re-raise instead of being logged and swallowed,
@@ -13,8 +22,11 @@ so a bug in instrumentation fails the test that caused it.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +41,10 @@ from otel_breakout._internal import set_internal_errors_raise
 from otel_breakout._settings import Settings
 from otel_breakout._telemetry import Telemetry
 from otel_breakout._views import cardinality_limits
+from otel_breakout.diagnostics import DiagnosticsCollector, DiagnosticsEvent
+from otel_breakout.diagnostics import _registry as _diagnostics_registry
 
-__all__ = ["TelemetryCapture", "capture_telemetry", "otel_capture"]
+__all__ = ["TelemetryCapture", "capture_telemetry", "diagnostics_collector", "otel_capture"]
 
 
 @dataclass
@@ -42,6 +56,28 @@ class TelemetryCapture:
     log_exporter: InMemoryLogRecordExporter
     metric_reader: InMemoryMetricReader
     _closed: bool = field(default=False, repr=False)
+    _events: list[DiagnosticsEvent] = field(default_factory=list, repr=False)
+    _events_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _on_diagnostics_event(self, event: DiagnosticsEvent) -> None:
+        with self._events_lock:
+            self._events.append(event)
+
+    def diagnostics(self, *, flush: bool = True) -> list[DiagnosticsEvent]:
+        """The diagnostics events recorded by every collector bound to this telemetry, in recording order.
+
+        ``flush`` first waits for those collectors' writers, so events recorded before the call are included.
+        """
+        if flush:
+            for collector in _diagnostics_registry.collectors_for(self.telemetry):
+                if not collector.flush():
+                    raise AssertionError(f"{collector!r} did not flush within its timeout")
+        with self._events_lock:
+            return list(self._events)
+
+    def diagnostics_collector(self, output_dir: str | Path, **kwargs: Any) -> DiagnosticsCollector:
+        """A :class:`DiagnosticsCollector` bound to this telemetry (closed with it), journal in ``output_dir``."""
+        return DiagnosticsCollector(output_dir=output_dir, telemetry=self.telemetry, **kwargs)
 
     def spans(self) -> list[ReadableSpan]:
         return list(self.span_exporter.get_finished_spans())
@@ -97,7 +133,17 @@ def capture_telemetry(
         metric_readers=[reader],
         log_processors=[SimpleLogRecordProcessor(logs)],
     )
-    return TelemetryCapture(telemetry, spans, logs, reader)
+    capture = TelemetryCapture(telemetry, spans, logs, reader)
+    # A weak reference: the registry is keyed weakly by the telemetry, which the capture holds.
+    ref = weakref.ref(capture)
+
+    def listener(event: DiagnosticsEvent) -> None:
+        live = ref()
+        if live is not None:
+            live._on_diagnostics_event(event)
+
+    _diagnostics_registry.add_listener(telemetry, listener)
+    return capture
 
 
 @pytest.fixture
@@ -110,3 +156,16 @@ def otel_capture() -> Iterator[TelemetryCapture]:
     finally:
         capture.close()
         set_internal_errors_raise(previous)
+
+
+@pytest.fixture
+def diagnostics_collector(otel_capture: TelemetryCapture, tmp_path: Path) -> Iterator[DiagnosticsCollector]:
+    """A :class:`DiagnosticsCollector` bound to ``otel_capture``, its journal under ``tmp_path / "diag"``.
+
+    Read what it recorded with ``otel_capture.diagnostics()``; it is closed after the test.
+    """
+    collector = otel_capture.diagnostics_collector(tmp_path / "diag", session_id="test")
+    try:
+        yield collector
+    finally:
+        collector.close()

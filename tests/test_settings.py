@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from otel_breakout import ConfigError, ConfigWarning, Settings
+from otel_breakout import ConfigError, ConfigWarning, DiagnosticsSettings, Settings
 from otel_breakout._settings import environment_variables
 
 
@@ -248,6 +248,41 @@ def test_report_section() -> None:
     assert custom.sources["OTEL_BREAKOUT_REPORT_WORKERS"] == "OTEL_BREAKOUT_REPORT_WORKERS"
 
 
+def test_diagnostics_settings_from_the_environment() -> None:
+    diagnostics = Settings.from_env(
+        {
+            "OTEL_BREAKOUT_DIAG_ENABLED": "false",
+            "OTEL_BREAKOUT_DIAG_DIR": "/var/log/bot/diag",
+            "OTEL_BREAKOUT_DIAG_SINKS": "jsonl, metrics",
+            "OTEL_BREAKOUT_DIAG_QUEUE_SIZE": "1024",
+            "OTEL_BREAKOUT_DIAG_FLUSH_INTERVAL": "1000",
+            "OTEL_BREAKOUT_DIAG_MAX_FILE_BYTES": "1048576",
+            "OTEL_BREAKOUT_DIAG_FSYNC": "true",
+            "OTEL_BREAKOUT_DIAG_NEAR_MISS_MARGIN": "0.05",
+            "OTEL_BREAKOUT_DIAG_LOG_PASSES": "true",
+            "OTEL_BREAKOUT_DIAG_SPAN_EVENTS": "0",
+            "OTEL_BREAKOUT_DIAG_SECRET_KEYS": "account_pin, ^otp$",
+            "OTEL_BREAKOUT_DIAG_MAX_STRING": "256",
+        }
+    ).diagnostics
+    assert diagnostics == DiagnosticsSettings(
+        enabled=False,
+        output_dir="/var/log/bot/diag",
+        sinks=("jsonl", "metrics"),
+        queue_size=1024,
+        flush_interval_ms=1000,
+        max_file_bytes=1048576,
+        fsync=True,
+        near_miss_margin=0.05,
+        log_passes=True,
+        span_events_per_span=0,
+        secret_keys=("account_pin", "^otp$"),
+        max_string=256,
+    )
+    assert Settings.from_env({"OTEL_BREAKOUT_DIAG_SINKS": "none"}).diagnostics.sinks == ()
+    assert Settings.from_env({}).diagnostics == DiagnosticsSettings()
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
@@ -259,5 +294,24 @@ def test_report_section() -> None:
     ],
 )
 def test_report_variables_are_strict(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env({variable: value})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("OTEL_BREAKOUT_DIAG_SINKS", "jsonl,kafka"),
+        ("OTEL_BREAKOUT_DIAG_SINKS", "none,jsonl"),
+        ("OTEL_BREAKOUT_DIAG_FLUSH_INTERVAL", "1500"),
+        ("OTEL_BREAKOUT_DIAG_FLUSH_INTERVAL", "5"),
+        ("OTEL_BREAKOUT_DIAG_QUEUE_SIZE", "8"),
+        ("OTEL_BREAKOUT_DIAG_NEAR_MISS_MARGIN", "nan"),
+        ("OTEL_BREAKOUT_DIAG_SPAN_EVENTS", "129"),
+        ("OTEL_BREAKOUT_DIAG_SECRET_KEYS", "ok,(unclosed"),
+        ("OTEL_BREAKOUT_DIAG_ENABLED", "maybe"),
+    ],
+)
+def test_bad_diagnostics_values_name_their_variable(variable: str, value: str) -> None:
     with pytest.raises(ConfigError, match=variable):
         Settings.from_env({variable: value})
