@@ -49,6 +49,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="API bind address (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="API port (8000; 0 picks a free one)")
     parser.add_argument("--no-api", dest="serve", action="store_false", help="do not serve the API")
+    parser.add_argument("--linger", type=_non_negative_float, default=0.0, metavar="S",
+                        help="keep serving the API S seconds after the engine stops (0)")
     parser.add_argument("--diag-dir", default="logs/diag", help="diagnostics journal directory (logs/diag)")
     parser.add_argument("--report", default="reports/diag_summary.md", help="report path (reports/diag_summary.md)")
     parser.add_argument("--speed", type=_non_negative_float, default=4.0, metavar="X",
@@ -80,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         report=args.report,
         speed=args.speed,
         serve=args.serve,
+        linger_s=args.linger,
     )
     stop = threading.Event()
     install_signal_handlers(stop)

@@ -62,7 +62,7 @@ class DemoConfig:
     # --- retest strategy ---
     retest_window: int = 12
     """A retest is looked for within this many bars after a breakout."""
-    retest_tolerance_pct: float = 0.6
+    retest_tolerance_pct: float = 1.0
     """level_distance: how far the bar's low may sit from the broken level, in percent."""
     retest_bounce_atr: float = 0.1
     """bounce_confirmation: (close - level) / ATR after touching the level."""

@@ -8,6 +8,7 @@ benchmark's baseline needs.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from otel_breakout.metrics import MetricsLogger
 
 __all__ = ["CycleResult", "Engine", "EngineTotals"]
 
+_logger = logging.getLogger("otel_breakout.demo")
 _STAGES = tuple(dict.fromkeys(spec.stage for spec in FILTERS))
 _STRATEGIES = (("momentum", evaluate_momentum), ("retest", evaluate_retest))
 
@@ -87,6 +89,8 @@ class Engine:
         """The cache-clearing callback the resource monitor may call; returns the bytes released."""
         released = sum(len(chunk) for chunk in self._leak)
         self._leak.clear()
+        if released:
+            _logger.warning("released %.1f MiB of buffers the engine had kept (the leaky scenario)", released / 2**20)
         return released
 
     def run_cycle(self) -> CycleResult:

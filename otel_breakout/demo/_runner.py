@@ -40,6 +40,8 @@ class DemoOptions:
     speed: float = 4.0
     """Engine cycles per second; 0 runs as fast as the engine can."""
     serve: bool = True
+    linger_s: float = 0.0
+    """Keep serving the API this long after the engine stops (Ctrl-C ends it early)."""
 
 
 @dataclass(slots=True)
@@ -105,7 +107,8 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
     config = build_config(options)
     scenario = get_scenario(options.scenario)
     telemetry = configure()
-    collector = DiagnosticsCollector(session_id=f"{scenario.name}-s{options.seed}", output_dir=options.diag_dir,
+    run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    collector = DiagnosticsCollector(session_id=f"{scenario.name}-s{options.seed}-{run_id}", output_dir=options.diag_dir,
                                      telemetry=telemetry)  # fmt: skip
     metrics = MetricsLogger(telemetry)
     monitor = ResourceMonitor(telemetry)
@@ -142,12 +145,16 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
                 stop.wait(max(0.0, next_at - time.monotonic()))
         status.update(engine, metrics.state or "IDLE", force=True)
         status.done()
+        if server is not None and options.linger_s > 0 and not stop.is_set():
+            out.write(f"engine stopped; the API stays up for {options.linger_s:g} s (Ctrl-C to end now)\n")
+            out.flush()
+            stop.wait(options.linger_s)
     finally:
         if server is not None:
             server.stop()
         monitor.stop()
         collector.close()
-        run.journal = [p for p in rotated_paths(collector.output_path) if p.exists()]
+        run.journal = [p for p in (*rotated_paths(collector.output_path), collector.output_path) if p.exists()]
         totals = engine.totals
         run.cycles = totals.cycles
         run.signals = dict(totals.signals)

@@ -27,19 +27,19 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "strict_volume",
             "planted fault: the momentum volume threshold is far too strict",
-            {"momentum_volume_ratio": 3.2},
+            {"momentum_volume_ratio": 6.0},
             planted_reason="signal:momentum:volume_threshold",
         ),
         Scenario(
             "narrow_atr",
             "planted fault: the ATR range filter admits almost nothing",
-            {"min_atr_pct": 0.55},
+            {"min_atr_pct": 1.0},
             planted_reason="filter:atr_range",
         ),
         Scenario(
             "strict_confirmation",
             "planted fault: the breakout confirmation demands far too much",
-            {"momentum_confirmation_atr": 1.1},
+            {"momentum_confirmation_atr": 2.0},
             planted_reason="signal:momentum:breakout_confirmation",
         ),
         Scenario(
@@ -51,7 +51,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "leaky",
             "memory grows steadily (drives the memory alert and the resource monitor's corrective actions)",
-            {"leak_kib_per_cycle": 512},
+            {"leak_kib_per_cycle": 1024},
         ),
     )
 }
