@@ -350,3 +350,14 @@ def test_get_resource_monitor_is_one_per_process() -> None:
         assert get_resource_monitor() is first and not first.running
     finally:
         _monitor._reset_for_tests()
+
+
+def test_a_busy_host_degrades_health_but_never_makes_it_critical(capture: TelemetryCapture) -> None:
+    monitor = ResourceMonitor(capture.telemetry, limits=replace(QUIET, max_cpu_percent=1))
+    sample = replace(monitor.run_once(), cpu_percent=100.0)
+    (issue,) = [i for i in monitor.issues(sample) if i["check"] == "cpu_percent"]
+    assert issue["severity"] == "warning"
+    memory = replace(sample, memory_percent=100.0)
+    monitor.limits = replace(QUIET, max_cpu_percent=1, max_memory_percent=50)
+    severities = {i["check"]: i["severity"] for i in monitor.issues(memory)}
+    assert severities == {"cpu_percent": "warning", "memory_percent": "critical"}

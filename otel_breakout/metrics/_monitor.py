@@ -228,7 +228,9 @@ class ResourceMonitor:
             if value <= limit:
                 continue
             critical = critical_at(limit, self._ceilings.get(check))
-            severity = "critical" if value >= critical else "warning"
+            # A busy host slows the bot but does not stop it: CPU alone never makes health critical (503),
+            # which would have a load balancer or supervisor kill a working bot on one busy sample.
+            severity = "critical" if value >= critical and check != "cpu_percent" else "warning"
             found.append({
                 "check": check,
                 "value": round(value, 3),
