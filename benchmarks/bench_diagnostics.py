@@ -29,13 +29,10 @@ import logging
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +45,7 @@ from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExp
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from benchmarks._harness import Row
+from benchmarks._rotel import rotel_endpoint as _rotel
 from otel_breakout import DiagnosticsCollector, Settings, Telemetry
 from otel_breakout.diagnostics import is_near_miss
 
@@ -58,45 +56,6 @@ _BLRP_QUEUE = 1 << 20  # large enough that the SDK never drops a log record on e
 
 
 # --- the OTLP peer ------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _rotel(workdir: Path) -> Iterator[str]:
-    """``rotel-agent`` from the ``rotel`` wheel, discarding what it receives (its CPU is not ours)."""
-    import rotel
-
-    binary = Path(rotel.__file__).with_name("rotel-agent")
-    grpc_port, http_port = _free_port(), _free_port()
-    process = subprocess.Popen(
-        [
-            str(binary), "start", "--exporter", "blackhole",
-            "--otlp-grpc-endpoint", f"127.0.0.1:{grpc_port}",
-            "--otlp-http-endpoint", f"127.0.0.1:{http_port}",
-            "--pid-file", str(workdir / "rotel.pid"), "--log-file", str(workdir / "rotel.log"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", grpc_port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("rotel-agent did not start") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{grpc_port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 class _CountingExporter(LogRecordExporter):

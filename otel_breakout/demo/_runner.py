@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -103,8 +104,21 @@ class _Status:
             self._out.flush()
 
 
+def _console_warnings() -> logging.Handler | None:
+    """Warnings to stderr, as any bot has: without it an exporter failure would only reach the OTel pipeline."""
+    root = logging.getLogger()
+    if any(isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler) for h in root.handlers):
+        return None
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    return handler
+
+
 def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.Event | None = None) -> DemoRun:
     config = build_config(options)
+    console = _console_warnings()
     scenario = get_scenario(options.scenario)
     telemetry = configure()
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -169,6 +183,8 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
             run.report = path
         telemetry.shutdown(timeout_millis=5000)
     _print_summary(out, run)
+    if console is not None:
+        logging.getLogger().removeHandler(console)
     return run
 
 

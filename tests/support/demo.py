@@ -74,6 +74,7 @@ def demo_env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def running_demo(tmp_path: Path, args: Sequence[str], *, env: dict[str, str] | None = None) -> Iterator[DemoProcess]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     diag_dir, report = tmp_path / "diag", tmp_path / "reports" / "diag_summary.md"
     command = [venv_bin("otel-breakout"), "demo", "--port", "0", "--diag-dir", str(diag_dir), "--report", str(report),
                *args]  # fmt: skip
@@ -99,6 +100,8 @@ def running_demo(tmp_path: Path, args: Sequence[str], *, env: dict[str, str] | N
                 process.kill()
                 process.wait()
         reader.join(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def run_demo_to_end(tmp_path: Path, args: Sequence[str], *, env: dict[str, str] | None = None,
