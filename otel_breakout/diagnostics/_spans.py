@@ -1,7 +1,7 @@
 """Which diagnostic events become span events, bounded per span, decided on the caller's thread.
 
 A span keeps 128 events by default, and a scan of 500 symbols evaluates thousands of filters, so only the
-decisive events go there, within a budget ``B`` per span (``OTEL_BREAKOUT_DIAG_SPAN_EVENTS``, default 64):
+decisive events go there, within a budget ``B`` per span (``OTEL_BREAKOUT_DIAG_SPAN_EVENTS``, default 16):
 
 - ``breakout.diag.signal``: a generated signal, while the span has fewer than ``B`` diagnostic events;
 - ``breakout.diag.near_miss``: a failure within the near-miss margin, while it has fewer than ``3B/4``;
