@@ -205,6 +205,21 @@ class Telemetry:
                     ok = bool(flush(timeout_millis)) and ok
         return ok
 
+    def export_pending(self, timeout_millis: int = 1000) -> bool:
+        """Export the spans and log records waiting in the batch processors now (metrics keep their schedule).
+
+        CPython runs one thread at a time: a batch export that starts in the middle of an engine cycle steals
+        that cycle's time. A paced bot calls this in its idle time, after the cycle, so the export happens
+        while nothing waits for it. False when it did not finish within ``timeout_millis``.
+        """
+        ok = True
+        for provider in (self.tracer_provider, self.logger_provider):
+            flush = getattr(provider, "force_flush", None)
+            if flush is not None:
+                with handle_internal_errors("export_pending"):
+                    ok = bool(flush(max(0, int(timeout_millis)))) and ok
+        return ok
+
     def shutdown(self, timeout_millis: int = 30_000) -> None:
         """Run shutdown hooks, flush and stop every signal. Safe to call twice; registered at exit."""
         with self._lock:

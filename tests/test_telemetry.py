@@ -286,3 +286,24 @@ def test_each_exporter_choice_builds_a_working_telemetry(signal: str, exporter: 
         assert (telemetry.prometheus_reader is not None) == (signal == "METRICS" and exporter == "prometheus")
     finally:
         telemetry.shutdown(timeout_millis=500)
+
+
+def test_export_pending_pushes_spans_and_logs_now() -> None:
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, InMemoryLogRecordExporter
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    spans = InMemorySpanExporter()
+    logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]  # untyped upstream
+    telemetry = Telemetry.create(
+        Settings.from_env({}),
+        span_processors=[BatchSpanProcessor(spans, schedule_delay_millis=60_000)],
+        log_processors=[BatchLogRecordProcessor(logs, schedule_delay_millis=60_000)],
+    )
+    with telemetry.get_tracer().start_as_current_span("cycle"):
+        telemetry.get_logger().emit(body="decided")
+    assert spans.get_finished_spans() == () and logs.get_finished_logs() == ()
+    assert telemetry.export_pending(5000)
+    assert [s.name for s in spans.get_finished_spans()] == ["cycle"]
+    assert len(logs.get_finished_logs()) == 1
+    telemetry.shutdown()
+    assert Telemetry.create(Settings.from_env({"OTEL_SDK_DISABLED": "true"})).export_pending() is True
