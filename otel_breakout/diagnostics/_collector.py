@@ -249,7 +249,14 @@ class DiagnosticsCollector:
                     candle_ts,
                 )
             )
-            if passed is not True and span is not None and self._spans is not None and _failed(passed):
+            spans = self._spans
+            if (
+                passed is not True
+                and span is not None
+                and spans is not None
+                and _failed(passed)
+                and not spans.budget.saturated(span)
+            ):
                 payload = {
                     "strategy": strategy,
                     "condition": condition,
@@ -259,7 +266,7 @@ class DiagnosticsCollector:
                     "candle_ts": candle_ts,
                 }
                 reason = f"signal:{field_text(strategy) or ''}:{field_text(condition) or ''}"
-                self._spans.failed(span, ts, "signal", strategy, symbol, reason, payload, extra)
+                spans.failed(span, ts, "signal", strategy, symbol, reason, payload, extra)
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]
         except Exception as exc:

@@ -58,6 +58,22 @@ class SpanEventBudget:
     def reinit_after_fork(self) -> None:
         self._lock = threading.Lock()
 
+    def saturated(self, span: Any) -> bool:
+        """True when ``span`` takes no more failures or near misses: count the candidate and skip the rest.
+
+        The hot path of a long scan: once the failure tiers are full, a failing evaluation costs one dict
+        lookup here instead of the near-miss test, the key and the lock. Refusals counted this way include
+        repeated failures of a symbol, so ``left_out`` is an upper bound after saturation.
+        """
+        state = self._states.get(span.get_span_context().span_id)
+        if state is None or state.count < self._ceilings[NEAR_MISS]:
+            return False
+        self.left_out += 1
+        if not state.truncated:
+            state.truncated = True
+            span.set_attribute(TRUNCATED_ATTRIBUTE, True)
+        return True
+
     def admit(self, span: Any, kind: int, component: object, symbol: object) -> bool:
         """True when an event of ``kind`` for ``symbol`` should be added to ``span`` now."""
         mark_truncated = False
@@ -121,6 +137,8 @@ class SpanEvents:
         direction: Any,
     ) -> None:
         """A failed ``record_filter``: the payload is built only when the event is admitted."""
+        if self.budget.saturated(span):
+            return
         near = is_near_miss(value, threshold, False, self._margin)
         kind = NEAR_MISS if near else FAILURE
         if self.budget.admit(span, kind, "scanner", symbol):
@@ -139,6 +157,8 @@ class SpanEvents:
         payload: dict[Any, Any],
         extra: dict[Any, Any] | None,
     ) -> None:
+        if self.budget.saturated(span):
+            return
         near = is_near_miss(payload.get("value"), payload.get("threshold"), False, self._margin)
         kind = NEAR_MISS if near else FAILURE
         if self.budget.admit(span, kind, component, symbol):
