@@ -6,7 +6,7 @@ log records over OTLP, span events, counters) and every metric through ``Metrics
 reader. The baseline runs the identical market, thresholds and trading work with ``OTEL_SDK_DISABLED``
 (no-op providers, a disabled collector, a logger on a no-op meter).
 
-Both engines are paced as the demo paces itself (a cycle every 100 ms here), so the collector's
+Both engines are paced as the demo paces itself (a cycle every 250 ms, its default), so the collector's
 background writer does its work between cycles as it does in a real bot; the row compares the median
 wall time of a cycle, which is what delays a trading decision. Blocks of cycles alternate between the
 two engines, with a pause between blocks, so machine noise hits both sides.
@@ -30,19 +30,21 @@ from otel_breakout.diagnostics import DiagnosticsCollector
 from otel_breakout.metrics import MetricsLogger
 
 _SYMBOLS = 500
-_INTERVAL_S = 0.1
+_INTERVAL_S = 0.25  # the demo's default pace: 4 cycles per second
 
 
 def _engine(telemetry: Telemetry, workdir: Path, name: str) -> tuple[Engine, DiagnosticsCollector]:
     market = Market(_SYMBOLS, 7, MarketProfile())
     market.warm_up()
-    collector = DiagnosticsCollector(session_id=name, output_dir=workdir / name, telemetry=telemetry)
+    collector = DiagnosticsCollector(session_id=name, output_dir=workdir / name, telemetry=telemetry,
+                                     flush_interval=1.0)  # as the demo: it flushes in its idle time
     engine = Engine(DemoConfig(), market, tracer=telemetry.get_tracer("bench"), collector=collector,
                     metrics=MetricsLogger(telemetry))  # fmt: skip
     return engine, collector
 
 
-def _paced(engine: Engine, cycles: int, collector: DiagnosticsCollector | None = None) -> list[float]:
+def _paced(engine: Engine, cycles: int, collector: DiagnosticsCollector | None = None,
+           telemetry: Telemetry | None = None) -> list[float]:
     durations = []
     next_at = time.monotonic()
     for _ in range(cycles):
@@ -50,12 +52,14 @@ def _paced(engine: Engine, cycles: int, collector: DiagnosticsCollector | None =
         next_at += _INTERVAL_S
         if collector is not None:
             collector.flush(timeout=max(0.0, next_at - time.monotonic()))
+        if telemetry is not None:
+            telemetry.export_pending(int(max(0.0, next_at - time.monotonic()) * 1000))
         time.sleep(max(0.0, next_at - time.monotonic()))
     return durations
 
 
 def run(quick: bool) -> Iterator[Row]:
-    blocks, per_block = (2, 10) if quick else (6, 30)
+    blocks, per_block = (2, 8) if quick else (6, 20)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         with rotel_endpoint(workdir) as endpoint:
@@ -74,7 +78,8 @@ def run(quick: bool) -> Iterator[Row]:
                     # Alternate which side goes first so neither always follows the other's pause.
                     order = ((instrumented, ours), (baseline, theirs))
                     for engine, samples in order if block % 2 == 0 else order[::-1]:
-                        samples.extend(_paced(engine, per_block))
+                        samples.extend(_paced(engine, per_block, on_collector if engine is instrumented else off_collector,
+                                              on if engine is instrumented else off))
                         time.sleep(0.5)
             finally:
                 on_collector.close()

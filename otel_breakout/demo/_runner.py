@@ -122,8 +122,9 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
     scenario = get_scenario(options.scenario)
     telemetry = configure()
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    # A paced bot flushes in its idle time (below), so the writer's own timer can be the slowest allowed.
     collector = DiagnosticsCollector(session_id=f"{scenario.name}-s{options.seed}-{run_id}", output_dir=options.diag_dir,
-                                     telemetry=telemetry)  # fmt: skip
+                                     telemetry=telemetry, flush_interval=1.0)  # fmt: skip
     metrics = MetricsLogger(telemetry)
     monitor = ResourceMonitor(telemetry)
     market = Market(options.symbols, options.seed, scenario.profile, config.bar_seconds)
@@ -156,6 +157,10 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
                 next_at += interval
                 # Pace the loop without drifting; a slow cycle is not made up for by skipping sleeps forever.
                 next_at = max(next_at, time.monotonic() - interval)
+                # Telemetry work in the idle time: CPython runs one thread at a time, so the writer and the
+                # exporters would otherwise take their turns in the middle of the next cycle.
+                collector.flush(timeout=max(0.0, next_at - time.monotonic()))
+                telemetry.export_pending(int(max(0.0, next_at - time.monotonic()) * 1000))
                 stop.wait(max(0.0, next_at - time.monotonic()))
         status.update(engine, metrics.state or "IDLE", force=True)
         status.done()

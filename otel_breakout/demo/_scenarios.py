@@ -18,6 +18,8 @@ class Scenario:
     profile: MarketProfile = MarketProfile()
     planted_reason: str | None = None
     """For a planted fault: the reason the report must rank first."""
+    planted_setting: str | None = None
+    """For a planted fault: the ``--set`` name of the mis-set threshold."""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -29,18 +31,21 @@ SCENARIOS: dict[str, Scenario] = {
             "planted fault: the momentum volume threshold is far too strict",
             {"momentum_volume_ratio": 6.0},
             planted_reason="signal:momentum:volume_threshold",
+            planted_setting="momentum_volume_ratio",
         ),
         Scenario(
             "narrow_atr",
             "planted fault: the ATR range filter admits almost nothing",
             {"min_atr_pct": 1.0},
             planted_reason="filter:atr_range",
+            planted_setting="min_atr_pct",
         ),
         Scenario(
             "strict_confirmation",
             "planted fault: the breakout confirmation demands far too much",
             {"momentum_confirmation_atr": 2.0},
             planted_reason="signal:momentum:breakout_confirmation",
+            planted_setting="momentum_confirmation_atr",
         ),
         Scenario(
             "starved",
