@@ -96,44 +96,47 @@ def merge_state(key: GroupKey, earlier: GroupState, later: GroupState) -> GroupS
 
 
 def finalize(key: GroupKey, state: GroupState, tables: Tables) -> None:
-    """Count a finished group: each stage candidate in the funnel, each signal candidate in its strategy's row."""
-    if len(key) == 3:  # a candle: the scanner filters join every strategy evaluated on it
+    """Count a finished group: each stage candidate in the funnel, each signal candidate in its strategy's row.
+
+    Called once per group (hundreds of thousands of times on a large input), so written flat.
+    """
+    funnel = tables.funnel
+    if len(key) == 3:  # a candle: its scanner filters join every strategy evaluated on it
         assert isinstance(state, dict)
-        filters = []
-        for (component, stage), stage_state in state.items():
-            _stage(component, stage, stage_state, tables)
-            if component != SIGNAL_COMPONENT and stage_state is not None:
-                filters.append((component, stage, stage_state))
-        for (component, stage), stage_state in state.items():
-            if component == SIGNAL_COMPONENT:
-                _signal(stage, stage_state, filters, tables)
-        return
-    component, stage = key[1], key[2]
-    _stage(component, stage, state, tables)
-    if component == SIGNAL_COMPONENT:
-        _signal(stage, state, [], tables)
-
-
-def _stage(component: str, stage: str, state: Any, tables: Tables) -> None:
-    row = tables.funnel.get((component, stage))
-    if row is None:
-        row = tables.funnel[(component, stage)] = [0, 0, {}]
-    row[0] += 1
-    if state is None:
-        row[1] += 1
-        return
-    removed = row[2]
-    removed[state[0]] = removed.get(state[0], 0) + 1
-    # A strategy's own conditions alone are not what stops a signal (the candle's filters count too): its
-    # lone blockers are counted per signal candidate instead.
-    if not state[4] and component != SIGNAL_COMPONENT:
-        acc = tables.checks.get((component, stage, state[2]))
-        if acc is not None:
-            acc.sole_blocked += 1
-            if state[3] != _INF:
-                acc.sole_gaps.append(state[3])
-                acc.sole_values.append(state[5])
-                acc.sole_thresholds.append(state[6])
+        parts: Any = state.items()
+    else:
+        parts = (((key[1], key[2]), state),)
+    filters: list[tuple[str, str, Any]] = []
+    strategies = False
+    for stage_key, stage_state in parts:
+        row = funnel.get(stage_key)
+        if row is None:
+            row = funnel[stage_key] = [0, 0, {}]
+        row[0] += 1
+        signal = stage_key[0] == SIGNAL_COMPONENT
+        strategies = strategies or signal
+        if stage_state is None:
+            row[1] += 1
+            continue
+        removed = row[2]
+        removed[stage_state[0]] = removed.get(stage_state[0], 0) + 1
+        if signal:
+            # A strategy's own conditions alone are not what stops a signal (the candle's filters count too):
+            # its lone blockers are counted per signal candidate instead.
+            continue
+        filters.append((stage_key[0], stage_key[1], stage_state))
+        if not stage_state[4]:
+            acc = tables.checks.get((stage_key[0], stage_key[1], stage_state[2]))
+            if acc is not None:
+                acc.sole_blocked += 1
+                if stage_state[3] != _INF:
+                    acc.sole_gaps.append(stage_state[3])
+                    acc.sole_values.append(stage_state[5])
+                    acc.sole_thresholds.append(stage_state[6])
+    if strategies:
+        for stage_key, stage_state in parts:
+            if stage_key[0] == SIGNAL_COMPONENT:
+                _signal(stage_key[1], stage_state, filters, tables)
 
 
 def _signal(strategy: str, state: Any, filters: list[tuple[str, str, Any]], tables: Tables) -> None:

@@ -85,7 +85,8 @@ class _Scanner:
         self.ts_max = -_INF
 
     def _shape(self, key: tuple[Any, ...], line: int) -> list[Any]:
-        """Count the first event of a new shape and return its slot: ``[events, check accumulator, evidence]``.
+        """Count the first event of a new shape and return its slot: ``[events, check accumulator, evidence,
+        (component, stage)]`` (the last one shared by every candle that holds this stage).
 
         The accumulator and evidence lists of a failing shape are found once here, so each failure reuses
         them without hashing more keys. Past the shape limit the event is counted under a folded key and
@@ -109,7 +110,7 @@ class _Scanner:
             result.first_seen[check] = line
         limit = self.options.max_shapes
         if len(shapes) < limit:
-            slot = shapes[key] = [1, acc, evidence]
+            slot = shapes[key] = [1, acc, evidence, (comp, stage)]
             return slot
         # Bounded memory: past the limit, sessions and symbols fold into "(other)", then everything does.
         result.shape_folded += 1
@@ -118,10 +119,10 @@ class _Scanner:
             folded = (OTHER, OTHER, OTHER, OTHER, passed, OTHER, OTHER)
         counter = shapes.get(folded)
         if counter is None:
-            shapes[folded] = [1, None, None]
+            shapes[folded] = [1, None, None, None]
         else:
             counter[0] += 1
-        return [0, acc, evidence]
+        return [0, acc, evidence, (comp, stage)]
 
     def block(self, lines: list[bytes | None], unterminated: bool) -> None:
         loads = orjson.loads
@@ -229,7 +230,7 @@ class _Scanner:
                         candle = groups.get(ckey)
                         if candle is None:
                             candle = groups[ckey] = {}
-                        gkey = (comp, stage)
+                        gkey = slot[3]
                         if gkey in candle:
                             container = candle
                         elif len(candle) < max_stages:
