@@ -226,3 +226,13 @@ def test_a_planted_fault_is_ranked_first_and_its_recommendation_recovers_the_sig
 
 def _fields(spec: JournalSpec) -> dict[str, Any]:
     return {name: getattr(spec, name) for name in JournalSpec.__slots__}
+
+
+def test_when_every_signal_fired_there_is_no_top_blocker(tmp_path: Path) -> None:
+    write_journal_lines(tmp_path / "diag_S_1.jsonl", [*_candle(0, volume=2.5, confirm=0.7), *_candle(1, volume=3.0)])
+    report = DiagnosticsReportBuilder(tmp_path).build()
+    assert report.top_blocker() is None and report.blocked == ()
+    assert [(s.strategy, s.candidates, s.signals) for s in report.strategies] == [("momentum", 2, 2), ("retest", 1, 1)]
+    markdown = report.to_markdown()
+    assert "No signal was blocked by a single check (3 signals fired)." in markdown
+    assert "| Reason | Blocked alone |" not in markdown

@@ -11,9 +11,11 @@ with a numeric ``candle_ts`` share one **candle** group keyed ``(session, symbol
 holds one stage state per ``(component, stage)``.
 
 A stage state is ``None`` while every evaluation passed; after the first failure it is the list
-``[first failing check, failures, the first check that failed, its largest gap, several, value, threshold]``
-where ``several`` is ``False`` while only that check failed, and otherwise the distinct failing checks (at
-most ``MAX_FAILING_NAMES``), and ``value``/``threshold`` belong to the largest gap (the first one on ties).
+``[first failing check, failures, lone check, its largest gap, several, value, threshold]``: the lone check
+is the first failing one again (the funnel only needs element 0; the lone-blocker counts read 2 to 6),
+``several`` is ``False`` while only that check failed and otherwise the distinct failing checks (at most
+``MAX_FAILING_NAMES``), and ``value``/``threshold`` belong to the largest gap (the first one on ties; an
+infinite gap means a failure no threshold change can pass).
 """
 
 from __future__ import annotations

@@ -28,20 +28,22 @@ def blocked_section(report: DiagnosticsReport) -> list[str]:
         return [*out, "No strategy condition was recorded with a candle or a trace, so no signal candidate.", ""]
     top = report.top_blocker()
     if top is None:
-        out += ["No signal was blocked by a single check.", ""]
+        fired = sum(s.signals for s in report.strategies)
+        out += [f"No signal was blocked by a single check ({n(fired)} {plural(fired, 'signal')} fired).", ""]
     else:
         first = report.blocked[0]
         out += [f"**Top blocker: {code(top)}**, alone on {n(first.blocked)} {plural(first.blocked, 'candidate')}.", ""]
+    if report.blocked:
+        out += [
+            "| # | Reason | Blocked alone | With others | Failures |",
+            "| --: | --- | --: | --: | --: |",
+        ]
+        for rank, row in enumerate(report.blocked[:_TOP_BLOCKED], 1):
+            out.append(f"| {rank} | {code(row.reason)} | {n(row.blocked)} | {n(row.with_others)} | {n(row.failures)} |")
+        if len(report.blocked) > _TOP_BLOCKED:
+            out.append(f"\n{len(report.blocked) - _TOP_BLOCKED} more reasons are in the JSON form.")
+        out.append("")
     out += [
-        "| # | Reason | Blocked alone | With others | Failures |",
-        "| --: | --- | --: | --: | --: |",
-    ]
-    for rank, row in enumerate(report.blocked[:_TOP_BLOCKED], 1):
-        out.append(f"| {rank} | {code(row.reason)} | {n(row.blocked)} | {n(row.with_others)} | {n(row.failures)} |")
-    if len(report.blocked) > _TOP_BLOCKED:
-        out.append(f"\n{len(report.blocked) - _TOP_BLOCKED} more reasons are in the JSON form.")
-    out += [
-        "",
         "| Strategy | Candidates | Signals | Blocked by one check | By several | Top blocker |",
         "| --- | --: | --: | --: | --: | --- |",
     ]
