@@ -24,13 +24,28 @@ from otel_breakout.report._builder import idle_cores
 from otel_breakout.report._synthetic import JournalSpec, write_journal
 from tests.support.report_reference import comparable, reference_report
 
-_NAMES = {"scanner": ["min_volume", "max_spread", "atr_range"], "signal": ["volume", "rsi", "breakout"]}
+_NAMES = {
+    "scanner": ["min_volume", "max_spread", "atr_range"],
+    "signal": ["volume", "rsi", "breakout"],
+    "risk": ["max_positions"],
+}
+# Numeric candles join scanner filters with strategy conditions (60 and 60.0 are the same candle); a string,
+# a boolean or no candle_ts does not (grouped by itself or by trace id).
+_CANDLES = [60, 120, 180, 60.0, None, "c1", True]
 
 
 @st.composite
 def _event(draw: st.DrawFn) -> dict[str, Any]:
-    component = draw(st.sampled_from(["scanner", "signal", "engine"]))
-    stage = draw(st.sampled_from(["liquidity", "volatility"] if component == "scanner" else ["momentum", "retest"]))
+    component = draw(st.sampled_from(["scanner", "signal", "signal", "engine", "risk"]))
+    stage = draw(
+        st.sampled_from(
+            ["liquidity", "volatility"]
+            if component == "scanner"
+            else ["momentum", "retest"]
+            if component == "signal"
+            else ["limits"]
+        )
+    )
     passed = draw(st.sampled_from([True, False, False, None]))
     payload: dict[str, Any] = {}
     name = None
@@ -49,11 +64,13 @@ def _event(draw: st.DrawFn) -> dict[str, Any]:
         direction = draw(st.sampled_from(["min", "max", None, "sideways"]))
         if direction is not None:
             payload["direction"] = direction
-        if component == "signal":
-            payload["candle_ts"] = draw(st.sampled_from([60, 120, 180, None, "c1"]))
+        payload["candle_ts"] = draw(st.sampled_from(_CANDLES))
+        if payload["candle_ts"] is None and draw(st.booleans()):
+            del payload["candle_ts"]
     reason = None
     if passed is False:
-        reason = draw(st.sampled_from([f"{'filter' if component == 'scanner' else 'signal'}:{name}", "other", None]))
+        prefix = {"scanner": "filter", "signal": f"signal:{stage}"}.get(component, f"{component}:{stage}")
+        reason = draw(st.sampled_from([f"{prefix}:{name}", "other", None]))
     return {
         "v": 1,
         "ts": draw(st.floats(min_value=1.7e9, max_value=1.7e9 + 86_400, allow_nan=False)),
@@ -66,6 +83,38 @@ def _event(draw: st.DrawFn) -> dict[str, Any]:
         "near_miss": False,
         "trace_id": draw(st.sampled_from(["a" * 32, "b" * 32, "not-hex", None])),
         "span_id": draw(st.sampled_from(["c" * 16, None])),
+        "payload": payload,
+    }
+
+
+@st.composite
+def _candle_event(draw: st.DrawFn) -> dict[str, Any]:
+    """Dense on purpose: few sessions, symbols and candles, so that filters and conditions meet on candles."""
+    component = draw(st.sampled_from(["scanner", "signal"]))
+    stage = draw(st.sampled_from(["liquidity", "volatility"] if component == "scanner" else ["momentum", "retest"]))
+    name = draw(st.sampled_from(_NAMES[component][:2]))
+    threshold = draw(st.sampled_from([10.0, 2.5]))
+    direction = draw(st.sampled_from(["min", "max"]))
+    value = draw(st.one_of(st.floats(min_value=0, max_value=20, allow_nan=False), st.none()))
+    passed = value is not None and (value >= threshold if direction == "min" else value <= threshold)
+    if draw(st.integers(0, 9)) == 0:
+        passed = not passed  # now and then a failure on the passing side (inconsistent) or a lucky pass
+    key = "filter" if component == "scanner" else "condition"
+    payload: dict[str, Any] = {key: name, "value": value, "threshold": threshold, "direction": direction}
+    payload["candle_ts"] = draw(st.sampled_from([60, 120, 60.0]))
+    prefix = "filter" if component == "scanner" else f"signal:{stage}"
+    return {
+        "v": 1,
+        "ts": 1.7e9 + draw(st.integers(0, 600)),
+        "session_id": draw(st.sampled_from(["S1", "S1", "S2"])),
+        "component": component,
+        "stage": stage,
+        "symbol": draw(st.sampled_from(["A", "B"])),
+        "passed": passed,
+        "reason": None if passed else f"{prefix}:{name}",
+        "near_miss": False,
+        "trace_id": None,
+        "span_id": None,
         "payload": payload,
     }
 
@@ -124,6 +173,40 @@ def test_random_corpora_match_the_reference(
     _assert_same(comparable(report), reference_report(paths, margin=margin, share=share))
 
 
+def _by_candle(event: dict[str, Any]) -> tuple[str, str, float]:
+    return event["session_id"], event["symbol"], float(event["payload"]["candle_ts"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    events=st.lists(_candle_event(), min_size=1, max_size=80),
+    chunk_bytes=st.integers(min_value=1024, max_value=4096),
+    margin=st.sampled_from([0.1, 0.5]),
+    share=st.sampled_from([0.5, 0.3, 1.0]),
+    window=st.sampled_from([1, 2, 4096]),
+    together=st.booleans(),
+)
+def test_filters_joined_with_conditions_on_candles_match_the_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+    events: list[dict[str, Any]],
+    chunk_bytes: int,
+    margin: float,
+    share: float,
+    window: int,
+    together: bool,
+) -> None:
+    # Small windows are exact when each candle's evaluations are written together, as a bot does; byte
+    # ranges of a few lines then cut through candles, which the parent must join. The full window is exact
+    # in any order.
+    if window < 4096 or together:
+        events = sorted(events, key=_by_candle)
+    paths = _write(tmp_path_factory.mktemp("candles"), [[orjson.dumps(e) for e in events]], [False])
+    report = DiagnosticsReportBuilder(
+        paths, near_miss_margin=margin, recover_share=share, chunk_bytes=chunk_bytes, workers=1, group_window=window
+    ).build()
+    _assert_same(comparable(report), reference_report(paths, margin=margin, share=share))
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     files=st.lists(st.lists(_LINE, max_size=60), min_size=1, max_size=2),
@@ -146,15 +229,17 @@ def test_filters_match_the_reference(
     _assert_same(comparable(report), expected)
 
 
-def _synthetic(directory: Path, seed: int) -> list[str]:
-    spec = JournalSpec(seed=seed, sessions=2, cycles=25, traced_share=0.9)
+def _synthetic(directory: Path, seed: int, *, joined: bool = False) -> list[str]:
+    spec = JournalSpec(seed=seed, sessions=2, cycles=25, traced_share=0.9, joined=joined)
     return [str(p) for p in write_journal(directory, spec, rotate_bytes=60_000)]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("window", [1, 3, 50])
-def test_parallel_byte_ranges_and_small_windows_match_the_reference(tmp_path: Path, window: int) -> None:
-    paths = _synthetic(tmp_path, seed=window)
+@pytest.mark.parametrize(("window", "joined"), [(1, False), (3, False), (50, False), (1, True), (7, True)])
+def test_parallel_byte_ranges_and_small_windows_match_the_reference(tmp_path: Path, window: int, joined: bool) -> None:
+    # Joined journals put each candle's filters and conditions in one group, so byte ranges cut through
+    # candles (7,000-byte ranges hold about 20 events): the parent must join their parts exactly.
+    paths = _synthetic(tmp_path, seed=window, joined=joined)
     parallel = DiagnosticsReportBuilder(
         paths, workers=2, chunk_bytes=7_000, parallel_min_bytes=0, group_window=window
     ).build()

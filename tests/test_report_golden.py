@@ -44,6 +44,7 @@ def test_json(report: DiagnosticsReport) -> None:
 def test_the_golden_report_shows_every_section(report: DiagnosticsReport) -> None:
     markdown = report.to_markdown()
     for heading in (
+        "## What blocked signals",
         "## Top failure reasons",
         "## Funnel",
         "## Top blockers per symbol",
@@ -62,7 +63,12 @@ def test_the_golden_report_shows_every_section(report: DiagnosticsReport) -> Non
         "unknown_version",
         "truncated",
     }
-    assert report.totals.sessions == 2 and report.totals.files == 4
+    assert report.totals.sessions == 3 and report.totals.files == 5
+    # The joined session's planted fault (atr_range at 0.025, where values reach 0.0192) is found first,
+    # and its advice is based on the signals it alone blocked.
+    assert report.top_blocker() == "filter:atr_range"
+    rec = report.recommendation_for("filter:atr_range")
+    assert rec is not None and (rec.basis, rec.unit) == ("blocked", "signals")
 
 
 def test_journal_files_are_the_corpus() -> None:
@@ -73,4 +79,5 @@ def test_journal_files_are_the_corpus() -> None:
         "diag_S42_1755640800.1.jsonl",
         "diag_S42_1755640800.jsonl",
         "diag_S43_1755641400.jsonl.gz",
+        "diag_S46_1755642000.jsonl",
     ]

@@ -210,10 +210,10 @@ def test_candidates_held_in_memory_are_bounded(tmp_path: Path) -> None:
     chunk = Chunk(0, 0, str(path), 0, None, False, path.stat().st_size)
     result = scan_chunk(chunk, ScanOptions(group_window=512))
     assert result.created == 30_000
-    # Only the first window (may continue a previous chunk) and the last one (may continue in the next) go
-    # to the parent; the rest were finished here.
-    assert len(result.partials) == 1024
-    assert result.funnel[("scanner", "liquidity")][0] == 30_000 - 1024
+    # Only the first two windows (may continue groups the parent holds open) and the last one (may continue
+    # in the next chunk) go to the parent; the rest were finished here.
+    assert len(result.partials) == 3 * 512
+    assert result.funnel[("scanner", "liquidity")][0] == 30_000 - 3 * 512
 
 
 def test_distinct_key_limits_fold_without_losing_events(tmp_path: Path) -> None:

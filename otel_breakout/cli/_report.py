@@ -76,7 +76,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--session", action="append", dest="sessions", metavar="ID", help="only this session")
     parser.add_argument("--margin", type=_margin, default=0.1, help="near-miss margin, fraction of the threshold")
     parser.add_argument(
-        "--recover-share", type=_share, default=0.5, help="share of near misses a recommendation must recover"
+        "--recover-share",
+        type=_share,
+        default=0.5,
+        help="share of the signals a check alone blocked (of its near misses when none) a recommendation recovers",
     )
     parser.add_argument("--workers", type=_count, help="processes for large inputs (0: one per idle core)")
     parser.add_argument(

@@ -1,9 +1,10 @@
 """Merging chunk results, in journal order, into the totals of the whole input.
 
 Line numbers become absolute (each file's chunks arrive in order, so their line counts add up), and
-candidates that a chunk could not finish are joined with their other parts here. The parent keeps a
-candidate open only while a later chunk could still hold its evaluations: ``group_window`` candidates
-after its creation it is finished, exactly as in a single sequential pass.
+groups that a chunk could not finish are joined with their other parts here. The parent keeps a group
+open only while a later chunk could still hold its evaluations: ``group_window`` new groups after its
+creation it is finished, exactly as in a single sequential pass whenever a group's evaluations are written
+before ``group_window`` newer groups appear.
 """
 
 from __future__ import annotations
@@ -13,16 +14,9 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from otel_breakout.report._candidates import Tables, finalize, merge_state
 from otel_breakout.report._inputs import SourceFile
-from otel_breakout.report._records import (
-    OTHER,
-    CheckAcc,
-    ChunkResult,
-    GroupKey,
-    ScanOptions,
-    finalize_group,
-    merge_group,
-)
+from otel_breakout.report._records import OTHER, CheckAcc, ChunkResult, GroupKey, ScanOptions
 
 __all__ = ["Aggregate", "FileStats"]
 
@@ -60,6 +54,8 @@ class Aggregate:
         self.evidence: dict[str | None, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = {}
         self.reasons_folded = 0
         self.funnel: dict[tuple[str, str], list[Any]] = {}
+        self.signals: dict[str, list[Any]] = {}
+        self._tables = Tables(self.funnel, self.checks, self.signals, options.max_reasons)
         self.ungrouped = 0
         self.bytes_done = 0
         self._open: dict[GroupKey, list[Any]] = {}  # key -> [state, creation index in the whole input]
@@ -111,7 +107,21 @@ class Aggregate:
             row[1] += left
             for check, count in removed.items():
                 row[2][check] = row[2].get(check, 0) + count
+        self._add_signals(result)
         self._add_partials(result)
+
+    def _add_signals(self, result: ChunkResult) -> None:
+        signals = self.signals
+        for strategy, (candidates, fired, one, several, alone) in result.signals.items():
+            if strategy not in signals and len(signals) >= self.options.max_reasons:
+                strategy = OTHER
+            row = signals.setdefault(strategy, [0, 0, 0, 0, {}])
+            row[0] += candidates
+            row[1] += fired
+            row[2] += one
+            row[3] += several
+            for check, count in alone.items():
+                row[4][check] = row[4].get(check, 0) + count
 
     def _add_shapes(self, result: ChunkResult) -> None:
         shapes, limit = self.shapes, self.options.max_shapes
@@ -140,16 +150,23 @@ class Aggregate:
                     target.append((index, offset + line, *rest))
 
     def _add_partials(self, result: ChunkResult) -> None:
+        """Join the chunk's unfinished groups with the open ones and finish those that can no longer change.
+
+        Creation indices are counted over new groups only: a group that continues one the parent holds open
+        is the same group, so the groups created after it in the chunk move up by one.
+        """
         base = self._created
         opened = self._open
-        for key, state, index in result.partials:
+        continued = 0
+        for key, state, index in result.partials:  # in creation order
             entry = opened.get(key)
             if entry is None:
-                opened[key] = [state, base + index]
+                opened[key] = [state, base + index - continued]
             else:
-                entry[0] = merge_group(entry[0], state)
-        self._created += result.created
-        # A candidate with `group_window` newer candidates can receive no more evaluations: finish it.
+                entry[0] = merge_state(key, entry[0], state)
+                continued += 1
+        self._created += result.created - continued
+        # A group with `group_window` newer groups can receive no more evaluations: finish it.
         limit = self._created - 1 - self.options.group_window
         done = 0
         for entry in opened.values():
@@ -158,10 +175,10 @@ class Aggregate:
             done += 1
         if done:
             for key, entry in islice(opened.items(), done):
-                finalize_group(key, entry[0], self.funnel, self.checks, self.options.cutoff)
+                finalize(key, entry[0], self._tables)
             self._open = dict(islice(opened.items(), done, None))
 
     def finish(self) -> None:
         for key, entry in self._open.items():
-            finalize_group(key, entry[0], self.funnel, self.checks, self.options.cutoff)
+            finalize(key, entry[0], self._tables)
         self._open = {}

@@ -6,7 +6,9 @@ import re
 from bisect import bisect_right
 from typing import Any
 
+from otel_breakout.report._advice import check_direction, check_label, recommend, recommendation_order
 from otel_breakout.report._aggregate import Aggregate
+from otel_breakout.report._blockers import blocked_reasons, strategy_signals
 from otel_breakout.report._model import (
     DiagnosticsReport,
     EvidenceLink,
@@ -17,17 +19,16 @@ from otel_breakout.report._model import (
     NearMissStats,
     ReasonCount,
     ReasonEvidence,
-    Recommendation,
     ReportOptions,
     SkippedLines,
     SymbolBlockers,
     Totals,
 )
-from otel_breakout.report._records import BOUNDARY_TOLERANCE, OTHER, SKIP_CAUSES, CheckAcc
+from otel_breakout.report._records import BOUNDARY_TOLERANCE, OTHER, SKIP_CAUSES
 from otel_breakout.report._validate import is_trace_id
-from otel_breakout.report._whatif import median, what_if_candidates
+from otel_breakout.report._whatif import median
 
-__all__ = ["GAP_BUCKET_FRACTIONS", "analyse", "check_label", "plural", "trace_url"]
+__all__ = ["GAP_BUCKET_FRACTIONS", "analyse", "trace_url"]
 
 NO_REASON = "(no reason)"
 NO_SYMBOL = "(no symbol)"
@@ -35,15 +36,6 @@ NO_SYMBOL = "(no symbol)"
 GAP_BUCKET_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 _SPAN_ID = re.compile(r"[0-9a-f]{16}")
 _COMPONENT_ORDER = {"scanner": 0, "signal": 1}
-
-
-def check_label(component: str, stage: str, name: str) -> str:
-    """The check's name as its failure reason spells it (``filter:atr_range``, ``signal:momentum:rsi``)."""
-    if component == "scanner":
-        return f"filter:{name}"
-    if component == "signal":
-        return f"signal:{stage}:{name}"
-    return f"{component}:{stage}:{name}"
 
 
 def trace_url(template: str, trace_id: str, span_id: str | None, ts: float) -> str:
@@ -58,14 +50,6 @@ def trace_url(template: str, trace_id: str, span_id: str | None, ts: float) -> s
         .replace("{from_ms}", start)
         .replace("{to_ms}", end)
     )
-
-
-def _direction(acc: CheckAcc) -> tuple[str | None, str]:
-    if acc.recorded_min or acc.recorded_max:
-        return ("max" if acc.recorded_max > acc.recorded_min else "min"), "events"
-    if acc.inferred_min or acc.inferred_max:
-        return ("max" if acc.inferred_max > acc.inferred_min else "min"), "inferred"
-    return None, "unknown"
 
 
 def _position(agg: Aggregate, key: tuple[str, str, str | None]) -> tuple[int, int]:
@@ -186,24 +170,25 @@ def analyse(
     margin = options.near_miss_margin
     uppers = tuple(margin * f for f in GAP_BUCKET_FRACTIONS)
     near_rows: list[NearMissStats] = []
-    recommendations: list[Recommendation] = []
+    recommendations = []
     for ckey in sorted(agg.checks, key=lambda k: (stage_order((k[0], k[1])), _position(agg, k), k)):
         acc = agg.checks[ckey]
+        rec = recommend(ckey, acc, options.recover_share)
+        if rec is not None:
+            recommendations.append(rec)
         if not acc.gaps:
             continue
         comp, stage, name = ckey
-        label = check_label(comp, stage, name)
-        direction, source = _direction(acc)
+        direction, source = check_direction(acc)
         gaps = sorted(acc.gaps)
         counts = [bisect_right(gaps, upper * (1 + BOUNDARY_TOLERANCE)) for upper in uppers]
         buckets = tuple(
             GapBucket(upper, count - (counts[i - 1] if i else 0))
             for i, (upper, count) in enumerate(zip(uppers, counts, strict=True))
         )
-        t_med = median(acc.thresholds)
         near_rows.append(
             NearMissStats(
-                check=label,
+                check=check_label(comp, stage, name),
                 component=comp,
                 stage=stage,
                 name=name,
@@ -212,37 +197,14 @@ def analyse(
                 failures=acc.failures,
                 near_misses=len(gaps),
                 median_value=median(acc.values),
-                median_threshold=t_med,
+                median_threshold=median(acc.thresholds),
                 median_gap=median(gaps),
                 gap_buckets=buckets,
                 inconsistent=acc.inconsistent,
                 non_numeric=acc.non_numeric,
             )
         )
-        seed, recommended, candidates_ = what_if_candidates(
-            acc.gaps, acc.values, acc.thresholds, acc.sole_gaps, direction, options.recover_share
-        )
-        unit = "signals" if comp == "signal" else "candidates"
-        vary = min(acc.thresholds) != max(acc.thresholds)
-        recommendations.append(
-            Recommendation(
-                check=label,
-                component=comp,
-                stage=stage,
-                name=name,
-                direction=direction,
-                current_threshold=t_med,
-                thresholds_vary=vary,
-                near_misses=len(gaps),
-                sole_blocked=acc.sole_blocked,
-                unit=unit,
-                seed_rule=seed,
-                recommended=recommended,
-                candidates=candidates_,
-                summary=_summary(label, name, stage, comp, direction, t_med, vary, len(gaps), recommended, unit),
-            )
-        )
-    recommendations.sort(key=lambda r: (-r.recommended.extra_passing, -r.near_misses, r.check))
+    recommendations.sort(key=recommendation_order)
 
     # --- evidence -------------------------------------------------------------------------------
     evidence_rows = []
@@ -298,6 +260,8 @@ def analyse(
     return DiagnosticsReport(
         options=options,
         totals=totals,
+        blocked=blocked_reasons(agg.checks),
+        strategies=strategy_signals(agg.signals, agg.checks),
         files=files,
         skipped=skipped_rows,
         reasons=reason_rows,
@@ -308,43 +272,6 @@ def analyse(
         evidence=tuple(evidence_rows),
         notes=_notes(agg, totals, unreadable),
     )
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.6g}"
-
-
-def _summary(
-    label: str,
-    name: str,
-    stage: str,
-    component: str,
-    direction: str | None,
-    threshold: float,
-    vary: bool,
-    near: int,
-    rec: Any,
-    unit: str,
-) -> str:
-    verb = {"min": "Lower", "max": "Raise"}.get(direction or "", "Relax")
-    if vary:
-        change = f"{verb} `{name}` by {rec.relative_change:.2%} of each threshold (median {_fmt(threshold)})"
-    else:
-        change = f"{verb} `{name}` from {_fmt(threshold)} to {_fmt(rec.threshold)} ({rec.relative_change:.2%})"
-    extra = rec.extra_passing
-    what = {
-        "signals": f"more complete `{stage}` {plural(extra, 'signal')} would have fired",
-        "candidates": f"more {plural(extra, 'symbol')} would have passed the `{stage}` stage",
-    }[unit]
-    return (
-        f"{change}: {rec.failures_passing} of {near} near {plural(near, 'miss', 'misses')} "
-        f"({rec.near_miss_share:.0%}) would have passed, and {extra} {what}."
-    )
-
-
-def plural(count: int, singular: str, many: str | None = None) -> str:
-    """``singular`` for one, ``many`` (default: with an s) otherwise."""
-    return singular if count == 1 else (many or singular + "s")
 
 
 def _notes(agg: Aggregate, totals: Totals, unreadable: int) -> tuple[str, ...]:

@@ -79,9 +79,10 @@ class DiagnosticsReportBuilder:
     """Build a :class:`DiagnosticsReport` from diagnostics journals (plain or gzip, paths, globs or directories).
 
     Memory stays bounded whatever the input size: lines are read in 1 MiB blocks (a line over
-    ``max_line_bytes`` is skipped as it streams past), at most ``2 * group_window`` candidates are open per
-    process, distinct-key tables are capped, and the only arrays that grow are the near misses (24 bytes each)
-    and the near misses of lone blockers (8 bytes each), which the exact medians and what-if counts need.
+    ``max_line_bytes`` is skipped as it streams past), at most ``2 * group_window`` groups (stage candidates
+    or candles) are open per process, distinct-key tables are capped, and the only arrays that grow are those
+    the exact medians and what-if counts need: near misses (24 bytes each), other failures with a numeric
+    value (8 bytes each) and candidates a check alone blocked (24 bytes each).
     Inputs of ``parallel_min_bytes`` or more are read by ``workers`` processes over 32 MiB byte ranges
     (``0``, the default: one per core that is idle when the read starts, see :func:`idle_cores`).
     """

@@ -1,23 +1,25 @@
 """The Markdown rendering of a :class:`DiagnosticsReport` (``reports/diag_summary.md``).
 
-Every string that comes from a journal (reasons, symbols, stages, paths) is shown in a code span with
-backticks, pipes and line breaks neutralised, so a hostile journal cannot inject links, HTML or break a
-table. Only the trace links carry URLs, built from validated hex trace ids and the configured template.
+Every string that comes from a journal is shown in a code span (see :mod:`otel_breakout.report._mdtext`),
+so a hostile journal cannot inject links, HTML or break a table. Only the trace links carry URLs, built from
+validated hex trace ids and the configured template.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from otel_breakout.report._analysis import plural
-from otel_breakout.report._model import DiagnosticsReport, FunnelStage, Recommendation
+from otel_breakout.report._markdown_advice import blocked_section, recommendations_section
+from otel_breakout.report._mdtext import code as _code
+from otel_breakout.report._mdtext import g as _g
+from otel_breakout.report._mdtext import n as _n
+from otel_breakout.report._mdtext import pct as _pct
+from otel_breakout.report._model import DiagnosticsReport, FunnelStage
 
 __all__ = ["render"]
 
 _TOP_REASONS = 20
 _TOP_SYMBOLS = 20
-_TOP_RECOMMENDATIONS = 10
-_MAX_TEXT = 120
 _CAUSES = {
     "not_json": "not JSON (or not UTF-8)",
     "truncated": "truncated last line",
@@ -31,30 +33,10 @@ _CAUSES = {
 }
 
 
-def _code(text: object) -> str:
-    value = str(text)
-    if len(value) > _MAX_TEXT:
-        value = value[: _MAX_TEXT - 1] + "…"
-    value = value.replace("`", "'").replace("\r", " ").replace("\n", " ").replace("|", "\\|")
-    return f"`{value}`"
-
-
 def _url(url: str) -> str:
     for char, escaped in ((" ", "%20"), ("(", "%28"), (")", "%29"), ("<", "%3C"), (">", "%3E"), ("\n", "")):
         url = url.replace(char, escaped)
     return url
-
-
-def _n(value: int) -> str:
-    return f"{value:,}"
-
-
-def _g(value: float) -> str:
-    return f"{value:.6g}"
-
-
-def _pct(value: float) -> str:
-    return f"{value:.1%}"
 
 
 def _time(ts: float | None) -> str:
@@ -114,7 +96,7 @@ def _header(report: DiagnosticsReport) -> list[str]:
     out += [
         "",
         f"Near-miss margin {_pct(opts.near_miss_margin)} of the threshold; recommendations recover "
-        f"{opts.recover_share:.0%} of the near misses.",
+        f"{opts.recover_share:.0%} of the candidates a check alone blocked (of its near misses when it blocked none).",
         "",
     ]
     return out
@@ -151,15 +133,17 @@ def _funnel(report: DiagnosticsReport) -> list[str]:
     out = [
         "## Funnel",
         "",
-        "Candidates are one symbol in one scan (scanner stages) or one symbol on one candle (strategies); each "
-        "removed candidate is counted once, against the first check it failed.",
+        "Candidates are one symbol in one scan or candle (scanner stages) or one symbol on one candle (strategies); "
+        "each removed candidate is counted once, against the first check it failed. A strategy's row counts its own "
+        "conditions; whether its signals fired, with the scanner filters of the same candle, is in *What blocked "
+        "signals*.",
         "",
     ]
     by_component: dict[str, list[FunnelStage]] = {}
     for stage in report.funnel:
         by_component.setdefault(stage.component, []).append(stage)
     for component, stages in by_component.items():
-        left = "Signals" if component == "signal" else "Passed"
+        left = "Conditions passed" if component == "signal" else "Passed"
         out += [
             f"### {_code(component)}",
             "",
@@ -214,51 +198,6 @@ def _near_misses(report: DiagnosticsReport) -> list[str]:
     return [*out, ""]
 
 
-def _recommendation(rank: int, rec: Recommendation) -> list[str]:
-    direction = rec.direction or "direction unknown"
-    unit = "Extra signals" if rec.unit == "signals" else "Extra candidates"
-    seed = rec.seed_rule
-    noun = "signal" if rec.unit == "signals" else "candidate"
-    blocked = "candle" if rec.unit == "signals" else "candidate"
-    out = [
-        f"### {rank}. {_code(rec.check)} ({direction})",
-        "",
-        rec.summary,
-        "",
-        f"The seed's proportional rule (midpoint between threshold and median near-miss value) gives "
-        f"{_g(rec.seed_rule.threshold)}: {_n(seed.failures_passing)} {plural(seed.failures_passing, 'failure')} "
-        f"would have passed and {_n(seed.extra_passing)} extra {plural(seed.extra_passing, noun)}. This check alone "
-        f"blocked {_n(rec.sole_blocked)} {plural(rec.sole_blocked, blocked)}.",
-        "",
-        f"| Candidate | Threshold | Change | Failures passing | Near misses recovered | {unit} |",
-        "| --- | --: | --: | --: | --: | --: |",
-    ]
-    for w in rec.candidates:
-        marker = " **(recommended)**" if w == rec.recommended else ""
-        threshold = _g(w.threshold) + (" (median)" if rec.thresholds_vary else "")
-        out.append(
-            f"| {w.label}{marker} | {threshold} | {w.relative_change:.2%} | {_n(w.failures_passing)} | "
-            f"{_pct(w.near_miss_share)} | {_n(w.extra_passing)} |"
-        )
-    return [*out, ""]
-
-
-def _recommendations(report: DiagnosticsReport) -> list[str]:
-    if not report.recommendations:
-        return []
-    out = [
-        "## Recommendations",
-        "",
-        "Each figure is counted from the recorded events: a failure passes a candidate threshold when its gap to "
-        "its own threshold is at most the change. Extra signals are candles whose only failing condition was this "
-        "one; test a change on fresh data before trading on it.",
-        "",
-    ]
-    for rank, rec in enumerate(report.recommendations[:_TOP_RECOMMENDATIONS], 1):
-        out += _recommendation(rank, rec)
-    return out
-
-
 def _evidence(report: DiagnosticsReport) -> list[str]:
     if not report.evidence:
         return []
@@ -304,26 +243,31 @@ def _inputs(report: DiagnosticsReport) -> list[str]:
 
 _GUIDE = """## How to read this report
 
-1. **Top failure reasons** say what blocks the bot most; a reason far ahead of the rest is the first thing
-   to look at (`filter:min_trades_per_minute` usually means thin markets, not a bad threshold).
-2. **Funnel** shows how many candidates each stage receives and which check removes them; a stage that
+1. **What blocked signals** names the check that alone stood between a candle and a signal most often:
+   relaxing it alone would have fired those signals. Candidates blocked by several checks need more than
+   one change.
+2. **Top failure reasons** say what fails most; a reason far ahead of the rest is the next thing to look
+   at (`filter:min_trades_per_minute` usually means thin markets, not a bad threshold).
+3. **Funnel** shows how many candidates each stage receives and which check removes them; a stage that
    removes almost everything is either doing its job in a quiet market or set too tight.
-3. **Near misses** are failures close to their threshold. Many near misses with a small median gap are
+4. **Near misses** are failures close to their threshold. Many near misses with a small median gap are
    what a threshold change can recover; far misses are not.
-4. **Recommendations** give the seed's midpoint rule and the smallest change recovering the stated share
-   of near misses, with the exact number of extra signals it would have produced in this data.
-5. **Evidence** links each top reason to example traces (and journal lines) to check a few by hand.
+5. **Recommendations** give the seed's midpoint rule and the smallest change recovering the stated share
+   of the signals the check alone blocked (of its near misses when it blocked none), with the exact number
+   of extra signals it would have produced in this data.
+6. **Evidence** links each top reason to example traces (and journal lines) to check a few by hand.
 """
 
 
 def render(report: DiagnosticsReport) -> str:
     lines = _header(report)
     if not report.empty:
+        lines += blocked_section(report)
         lines += _reasons(report)
         lines += _funnel(report)
         lines += _symbols(report)
         lines += _near_misses(report)
-        lines += _recommendations(report)
+        lines += recommendations_section(report)
         lines += _evidence(report)
     lines += _inputs(report)
     return "\n".join(lines).rstrip("\n") + "\n\n" + _GUIDE

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 __all__ = [
+    "BlockedReason",
     "DiagnosticsReport",
     "EvidenceLink",
     "FunnelStage",
@@ -22,6 +23,7 @@ __all__ = [
     "Recommendation",
     "ReportOptions",
     "SkippedLines",
+    "StrategySignals",
     "SymbolBlockers",
     "Totals",
     "WhatIf",
@@ -86,6 +88,36 @@ class Totals:
     skipped_lines: int
     candidates: int
     ungrouped_evaluations: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedReason:
+    """A filter or condition and the signal candidates it stopped.
+
+    ``blocked``: candidates on which it was the only failing check, so relaxing it alone would have fired
+    the signal; ``with_others``: candidates on which it failed together with other checks; ``failures``:
+    all its failed evaluations.
+    """
+
+    reason: str
+    component: str
+    stage: str
+    name: str
+    blocked: int
+    with_others: int
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySignals:
+    """One strategy's signal candidates (a symbol on a candle): fired, or blocked by one check or several."""
+
+    strategy: str
+    candidates: int
+    signals: int
+    blocked_by_one: int
+    blocked_by_several: int
+    top_blocker: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,9 +193,11 @@ class WhatIf:
     """One candidate threshold and exactly what it would have changed in the recorded data.
 
     The threshold moves by ``relative_change`` of its size toward the failing values; a recorded failure
-    passes when its relative gap is at most that. ``extra_passing`` counts candidates (complete signals for
-    a strategy, symbols through the stage for a filter) whose only failing check was this one and which
-    would then have passed every recorded check.
+    passes when its relative gap is at most that (``failures_passing``). ``extra_passing`` counts the
+    candidates this check alone blocked that would then have passed every recorded check: complete signals
+    (``unit`` "signals") or symbols through the stage ("candidates"); ``blocked_share`` is their share of all
+    the candidates it alone blocked, ``near_miss_share`` the share of its near misses that pass (0 when it
+    has none).
     """
 
     label: str
@@ -172,11 +206,18 @@ class WhatIf:
     failures_passing: int
     near_miss_share: float
     extra_passing: int
+    blocked_share: float
 
 
 @dataclass(frozen=True, slots=True)
 class Recommendation:
-    """Threshold advice for one check: the seed's proportional rule and the tested smallest change."""
+    """Threshold advice for one check: the seed's proportional rule and the tested smallest change.
+
+    ``basis`` is ``"blocked"`` when the recommendation recovers ``recover_share`` of the candidates this check
+    alone blocked (``sole_blocked``, of which ``recoverable`` have a value a threshold change can pass), and
+    ``"near_misses"`` when it blocked none recoverable and the recommendation recovers that share of its near
+    misses. ``recommended.threshold`` is the advised threshold, ``direction`` which way it moved.
+    """
 
     check: str
     component: str
@@ -187,6 +228,8 @@ class Recommendation:
     thresholds_vary: bool
     near_misses: int
     sole_blocked: int
+    recoverable: int
+    basis: str
     unit: str
     seed_rule: WhatIf
     recommended: WhatIf
@@ -219,6 +262,8 @@ class DiagnosticsReport:
 
     options: ReportOptions
     totals: Totals
+    blocked: tuple[BlockedReason, ...]
+    strategies: tuple[StrategySignals, ...]
     files: tuple[InputFile, ...]
     skipped: tuple[SkippedLines, ...]
     reasons: tuple[ReasonCount, ...]
@@ -239,9 +284,36 @@ class DiagnosticsReport:
         """At least one input file could be read (an empty one counts)."""
         return self.totals.files > self.totals.unreadable_files
 
+    def top_blocker(self) -> str | None:
+        """The reason that alone blocked the most signals (first of :attr:`blocked`), or None if none did."""
+        if self.blocked and self.blocked[0].blocked:
+            return self.blocked[0].reason
+        return None
+
+    def recommendation_for(self, reason: str) -> Recommendation | None:
+        """The recommendation for a check, by its reason (``filter:<name>``, ``signal:<strategy>:<condition>``)."""
+        return next((rec for rec in self.recommendations if rec.check == reason), None)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data: lists for tuples, epoch seconds for times."""
+        """JSON-ready data: lists for tuples, epoch seconds for times, plus ``top_blocker`` and
+        ``recommended_thresholds`` (check -> threshold, direction, basis, change and extra candidates)."""
         data: dict[str, Any] = asdict(self)
+        data["top_blocker"] = self.top_blocker()
+        recommended: dict[str, Any] = {}
+        for rec in self.recommendations:
+            recommended.setdefault(
+                rec.check,
+                {
+                    "threshold": rec.recommended.threshold,
+                    "current_threshold": rec.current_threshold,
+                    "direction": rec.direction,
+                    "basis": rec.basis,
+                    "relative_change": rec.recommended.relative_change,
+                    "extra_passing": rec.recommended.extra_passing,
+                    "unit": rec.unit,
+                },
+            )
+        data["recommended_thresholds"] = recommended
         data["schema"] = "otel-breakout.diagnostics-report/1"
         return data
 

@@ -1,7 +1,8 @@
-"""What one chunk's scan produces, and how candidates are merged and finished.
+"""What one chunk's scan produces.
 
 Everything here is mergeable: the parent adds :class:`ChunkResult` objects in journal order (see
-:mod:`otel_breakout.report._aggregate`) and gets the figures a single sequential pass would.
+:mod:`otel_breakout.report._aggregate`) and gets the figures a single sequential pass would. How candidates
+are merged and finished is in :mod:`otel_breakout.report._candidates`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ __all__ = [
     "GroupKey",
     "GroupState",
     "ScanOptions",
-    "finalize_group",
-    "merge_group",
 ]
 
 # Why a line was skipped, in the order the report lists them.
@@ -41,9 +40,8 @@ OTHER = "(other)"
 BOUNDARY_TOLERANCE = 1e-9
 _INF = float("inf")
 
-# A candidate's state: None while every evaluation passed; after the first failure a list
-# [first failing check, failures, the only failing check so far, its largest gap, several checks failed].
-GroupState = list[Any] | None
+# A stage candidate's state, see otel_breakout.report._candidates; a candle's: {(component, stage): state}.
+GroupState = list[Any] | dict[tuple[str, str], Any] | None
 GroupKey = tuple[Any, ...]
 
 
@@ -70,10 +68,17 @@ class ScanOptions:
 
 
 class CheckAcc:
-    """Failures of one filter or condition: counters, and compact arrays for the near misses."""
+    """Failures of one filter or condition: counters, and compact arrays for the exact medians and what-ifs.
+
+    ``gaps``/``values``/``thresholds`` are the near misses; ``far_gaps`` the other failures with a finite
+    gap (so a threshold moved beyond the margin still counts the failures it passes exactly). ``sole_*``
+    are the stage candidates this check alone blocked (scanner and other components), ``signal_*`` the
+    signal candidates; their arrays hold the worst failure of each such candidate that has a finite gap.
+    """
 
     __slots__ = (
         "failures",
+        "far_gaps",
         "gaps",
         "inconsistent",
         "inferred_max",
@@ -81,8 +86,15 @@ class CheckAcc:
         "non_numeric",
         "recorded_max",
         "recorded_min",
+        "signal_blocked",
+        "signal_failed",
+        "signal_gaps",
+        "signal_thresholds",
+        "signal_values",
         "sole_blocked",
         "sole_gaps",
+        "sole_thresholds",
+        "sole_values",
         "thresholds",
         "values",
     )
@@ -98,22 +110,24 @@ class CheckAcc:
         self.values = array("d")
         self.thresholds = array("d")
         self.gaps = array("d")
-        self.sole_blocked = 0  # candidates this check alone kept from passing
-        self.sole_gaps = array("d")  # ... and their gaps, when within the margin
+        self.far_gaps = array("d")
+        self.sole_blocked = 0  # stage candidates this check alone kept from passing
+        self.sole_gaps = array("d")
+        self.sole_values = array("d")
+        self.sole_thresholds = array("d")
+        self.signal_blocked = 0  # signal candidates this check alone kept from firing
+        self.signal_failed = 0  # signal candidates on which it failed, alone or with others
+        self.signal_gaps = array("d")
+        self.signal_values = array("d")
+        self.signal_thresholds = array("d")
 
     def merge(self, other: CheckAcc) -> None:
-        self.failures += other.failures
-        self.non_numeric += other.non_numeric
-        self.inconsistent += other.inconsistent
-        self.recorded_min += other.recorded_min
-        self.recorded_max += other.recorded_max
-        self.inferred_min += other.inferred_min
-        self.inferred_max += other.inferred_max
-        self.values.extend(other.values)
-        self.thresholds.extend(other.thresholds)
-        self.gaps.extend(other.gaps)
-        self.sole_blocked += other.sole_blocked
-        self.sole_gaps.extend(other.sole_gaps)
+        for name in self.__slots__:
+            mine = getattr(self, name)
+            if isinstance(mine, array):
+                mine.extend(getattr(other, name))
+            else:
+                setattr(self, name, mine + getattr(other, name))
 
     def __getstate__(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self.__slots__)
@@ -142,6 +156,7 @@ class ChunkResult:
         "reasons_folded",
         "shape_folded",
         "shapes",
+        "signals",
         "size",
         "skip_examples",
         "skipped",
@@ -174,6 +189,8 @@ class ChunkResult:
         self.reasons_folded = 0
         # (component, stage) -> [candidates in, left, {check: removed first by it}]
         self.funnel: dict[tuple[str, str], list[Any]] = {}
+        # strategy -> [signal candidates, fired, blocked by one check, by several, {check: blocked alone}]
+        self.signals: dict[str, list[Any]] = {}
         self.partials: list[tuple[GroupKey, GroupState, int]] = []  # (key, state, creation index in chunk)
         self.created = 0
         self.ungrouped = 0
@@ -184,43 +201,3 @@ class ChunkResult:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         for name, value in zip(self.__slots__, state, strict=True):
             setattr(self, name, value)
-
-
-def merge_group(earlier: GroupState, later: GroupState) -> GroupState:
-    """The state of a candidate seen as ``earlier`` and then, further on, as ``later``."""
-    if later is None:
-        return earlier
-    if earlier is None:
-        return list(later)
-    if earlier[4] or later[4] or earlier[2] != later[2]:
-        earlier[4] = True
-    elif later[3] > earlier[3]:
-        earlier[3] = later[3]
-    earlier[1] += later[1]
-    return earlier
-
-
-def finalize_group(
-    key: GroupKey,
-    state: GroupState,
-    funnel: dict[tuple[str, str], list[Any]],
-    checks: dict[tuple[str, str, str], CheckAcc],
-    margin: float,
-) -> None:
-    """Count a finished candidate in its stage's funnel, and as a lone blocker when one check failed."""
-    stage = (key[1], key[2])
-    row = funnel.get(stage)
-    if row is None:
-        row = funnel[stage] = [0, 0, {}]
-    row[0] += 1
-    if state is None:
-        row[1] += 1
-        return
-    removed = row[2]
-    removed[state[0]] = removed.get(state[0], 0) + 1
-    if not state[4]:
-        acc = checks.get((key[1], key[2], state[2]))
-        if acc is not None:
-            acc.sole_blocked += 1
-            if state[3] <= margin:
-                acc.sole_gaps.append(state[3])

@@ -4,11 +4,13 @@ This is the hot loop, so it is written flat with local names. Everything it prod
 parent process adds :class:`ChunkResult` objects in journal order and gets the same figures a single
 sequential pass would (see :mod:`otel_breakout.report._aggregate`).
 
-Candidates. Evaluations of filters and conditions are grouped by ``(session_id, component, stage, symbol,
-key)`` where ``key`` is the payload's ``candle_ts`` when present (strategy conditions) and otherwise the
-trace id (one scan of one symbol). A candidate is finished once ``group_window`` newer candidates have
-appeared after it; the analysis is exact whenever every evaluation of a candidate is written before that
-many newer candidates, which holds for a bot that evaluates one candle or one scan at a time.
+Candidates (see :mod:`otel_breakout.report._candidates`). Evaluations of filters and conditions are
+grouped by ``(session_id, component, stage, symbol, key)`` where ``key`` is the payload's ``candle_ts``
+when present and otherwise the trace id (one scan of one symbol); scanner and signal evaluations with a
+numeric ``candle_ts`` share one candle group per ``(session_id, symbol, candle_ts)``, so that a strategy's
+conditions are joined with the filters of the same candle. A group is finished once ``group_window``
+newer groups have appeared after it; the analysis is exact whenever every evaluation of a group is written
+before that many newer groups, which holds for a bot that evaluates one candle or one scan at a time.
 """
 
 from __future__ import annotations
@@ -19,16 +21,9 @@ from typing import Any
 
 import orjson
 
+from otel_breakout.report._candidates import MAX_CANDLE_STAGES, MAX_FAILING_NAMES, Tables, finalize
 from otel_breakout.report._inputs import Chunk, LineBlocks
-from otel_breakout.report._records import (
-    OTHER,
-    CheckAcc,
-    ChunkResult,
-    GroupKey,
-    GroupState,
-    ScanOptions,
-    finalize_group,
-)
+from otel_breakout.report._records import OTHER, CheckAcc, ChunkResult, GroupKey, GroupState, ScanOptions
 from otel_breakout.report._validate import classify_bad_line, fields_slow, is_trace_id, strings_ok
 
 __all__ = ["scan_chunk"]
@@ -90,7 +85,8 @@ class _Scanner:
         self.ts_max = -_INF
 
     def _shape(self, key: tuple[Any, ...], line: int) -> list[Any]:
-        """Count the first event of a new shape and return its slot: ``[events, check accumulator, evidence]``.
+        """Count the first event of a new shape and return its slot: ``[events, check accumulator, evidence,
+        (component, stage)]`` (the last one shared by every candle that holds this stage).
 
         The accumulator and evidence lists of a failing shape are found once here, so each failure reuses
         them without hashing more keys. Past the shape limit the event is counted under a folded key and
@@ -114,7 +110,7 @@ class _Scanner:
             result.first_seen[check] = line
         limit = self.options.max_shapes
         if len(shapes) < limit:
-            slot = shapes[key] = [1, acc, evidence]
+            slot = shapes[key] = [1, acc, evidence, (comp, stage)]
             return slot
         # Bounded memory: past the limit, sessions and symbols fold into "(other)", then everything does.
         result.shape_folded += 1
@@ -123,10 +119,10 @@ class _Scanner:
             folded = (OTHER, OTHER, OTHER, OTHER, passed, OTHER, OTHER)
         counter = shapes.get(folded)
         if counter is None:
-            shapes[folded] = [1, None, None]
+            shapes[folded] = [1, None, None, None]
         else:
             counter[0] += 1
-        return [0, acc, evidence]
+        return [0, acc, evidence, (comp, stage)]
 
     def block(self, lines: list[bytes | None], unterminated: bool) -> None:
         loads = orjson.loads
@@ -134,8 +130,10 @@ class _Scanner:
         result = self.result
         options = self.options
         shapes_get = self.shapes.get
-        groups = self.groups
+        groups: dict[Any, Any] = self.groups  # stage states and candles (see _candidates)
         margin = options.cutoff
+        max_stages = MAX_CANDLE_STAGES
+        container: dict[Any, Any] = groups
         per_reason = options.evidence_per_reason
         filtering = self.filtering
         since, until = options.since, options.until
@@ -216,7 +214,7 @@ class _Scanner:
                 slot = self._shape(skey, line_no)
             else:
                 slot[0] += 1  # a list: counting does not hash the key again
-            gkey = None
+            gkey: Any = None
             if name is not None and passed is not None:
                 key = payload.get("candle_ts")
                 if key is None:
@@ -224,13 +222,28 @@ class _Scanner:
                 if key is None:
                     ungrouped += 1
                 else:
-                    gkey = (sid, comp, stage, sym, key)
-                    try:
-                        if gkey not in groups:
-                            groups[gkey] = None
-                    except TypeError:  # an unhashable candle_ts (a list or an object)
-                        ungrouped += 1
-                        gkey = None
+                    container = groups
+                    kind = type(key)
+                    if (kind is int or kind is float) and (comp == "signal" or comp == "scanner"):
+                        # A candle: the strategy's conditions meet the filters of the same candle here.
+                        ckey = (sid, sym, key)
+                        candle = groups.get(ckey)
+                        if candle is None:
+                            candle = groups[ckey] = {}
+                        gkey = slot[3]
+                        if gkey in candle:
+                            container = candle
+                        elif len(candle) < max_stages:
+                            candle[gkey] = None
+                            container = candle
+                    if container is groups:
+                        gkey = (sid, comp, stage, sym, key)
+                        try:
+                            if gkey not in groups:
+                                groups[gkey] = None
+                        except TypeError:  # an unhashable candle_ts (a list or an object)
+                            ungrouped += 1
+                            gkey = None
             if passed is not False:
                 continue
             # A failure: evidence, near-miss statistics, and its candidate's state.
@@ -246,6 +259,7 @@ class _Scanner:
             if name is None:
                 continue
             gap = _INF
+            fvalue = fthreshold = 0.0
             acc = slot[1]
             if acc is None:
                 result.untracked_checks += 1
@@ -277,19 +291,26 @@ class _Scanner:
                             acc.values.append(value)
                             acc.thresholds.append(threshold)
                             acc.gaps.append(gap)
+                        elif gap != _INF:
+                            acc.far_gaps.append(gap)
+                        fvalue, fthreshold = value, threshold
                     else:
                         acc.inconsistent += 1
                 else:
                     acc.non_numeric += 1
             if gkey is not None:
-                state = groups[gkey]
+                state = container[gkey]
                 if state is None:
-                    groups[gkey] = [name, 1, name, gap, False]
+                    container[gkey] = [name, 1, name, gap, False, fvalue, fthreshold]
                 else:
-                    if state[2] != name:
-                        state[4] = True
+                    several = state[4]
+                    if several:
+                        if name not in several and len(several) < MAX_FAILING_NAMES:
+                            several.append(name)
+                    elif state[2] != name:
+                        state[4] = [state[2], name]
                     elif gap > state[3]:
-                        state[3] = gap
+                        state[3], state[5], state[6] = gap, fvalue, fthreshold
                     state[1] += 1
         self.ts_min, self.ts_max = ts_min, ts_max
         self.events += events
@@ -301,17 +322,20 @@ class _Scanner:
     # --- candidates -----------------------------------------------------------------------------
 
     def _evict(self, count: int) -> None:
-        """Finish the ``count`` oldest candidates. Those among the chunk's first ``group_window`` may continue
-        the previous chunk's candidates, so they go to the parent with their creation index instead."""
+        """Finish the ``count`` oldest groups. Those among the chunk's first ``2 * group_window`` may continue
+        groups the parent still holds open (at most ``group_window`` of them), so they go to the parent with
+        their creation index instead: a continuation preceded by as many groups would have ``group_window``
+        new ones before it, and a bot that writes a group's evaluations together never does that."""
         result = self.result
-        window, margin = self.options.group_window, self.options.cutoff
-        partials, funnel, checks = result.partials, result.funnel, result.checks
+        window = 2 * self.options.group_window
+        partials = result.partials
+        tables = Tables(result.funnel, result.checks, result.signals, self.options.max_reasons)
         index = self.evicted
         for key, state in islice(self.groups.items(), count):
             if index < window:
                 partials.append((key, state, index))
             else:
-                finalize_group(key, state, funnel, checks, margin)
+                finalize(key, state, tables)
             index += 1
         self.evicted = index
         self.groups = dict(islice(self.groups.items(), count, None))

@@ -5,6 +5,12 @@ over the symbols (a symbol that fails a stage stops there), then every strategy 
 conditions on the candle of each symbol that passed. Values are drawn around each threshold so that a
 realistic share of failures are near misses, and per-symbol biases make the blockers differ by symbol.
 The same seed always yields the same bytes.
+
+``joined=True`` writes what the demo engine records instead: every filter and every condition of every
+strategy on every symbol's candle, scanner events carrying the ``candle_ts`` too, and values drawn
+independently of the thresholds. ``thresholds`` then overrides thresholds by check name without changing
+a single value, so a planted fault (a threshold far too strict) and a rerun with the report's
+recommendation differ only in which evaluations pass.
 """
 
 from __future__ import annotations
@@ -79,6 +85,8 @@ class JournalSpec:
     traced_share: float = 0.95  # cycles that ran inside a span (the others have null trace ids)
     other_events: bool = True  # engine cycle and risk events from plain ``record()``
     coerced_share: float = 0.002  # values the collector coerced from NaN to null with a marker
+    joined: bool = False  # the demo's form: everything evaluated on every candle, filters with candle_ts
+    thresholds: tuple[tuple[str, float], ...] = ()  # (check name, threshold) overrides, joined form only
 
 
 def _hex(rng: random.Random, digits: int) -> str:
@@ -96,6 +104,20 @@ def _draw(rng: random.Random, check: CheckSpec, bias: float) -> tuple[float, boo
         gap = -rng.uniform(0.1, 0.7)
     value = t * (1 + gap) if check.direction == "min" else t * (1 - gap)
     return round(value, 6), passed
+
+
+def _draw_fixed(rng: random.Random, check: CheckSpec, bias: float, threshold: float) -> tuple[float, bool]:
+    """A value around the check's default threshold from exactly three draws, judged against ``threshold``."""
+    pass_draw, near_draw, size = rng.random(), rng.random(), rng.random()
+    if pass_draw < max(0.05, min(0.98, check.pass_rate + bias)):
+        gap = 0.6 * size
+    elif near_draw < check.near_share:
+        gap = -(0.001 + 0.099 * size)
+    else:
+        gap = -(0.1 + 0.6 * size)
+    t = check.threshold
+    value = round(t * (1 + gap) if check.direction == "min" else t * (1 - gap), 6)
+    return value, (value >= threshold if check.direction == "min" else value <= threshold)
 
 
 def _event(
@@ -137,6 +159,11 @@ def _near(value: float | None, threshold: float, passed: bool) -> bool:
 
 def iter_events(spec: JournalSpec) -> Iterator[dict[str, Any]]:
     """The events of every session, in the order a bot would write them."""
+    if spec.joined:
+        yield from _joined_events(spec)
+        return
+    if spec.thresholds:
+        raise ValueError("threshold overrides need joined=True (values must not depend on the thresholds)")
     rng = random.Random(spec.seed)
     for s in range(spec.sessions):
         session = f"S{spec.seed}-{s}" if spec.sessions > 1 else f"S{spec.seed}"
@@ -211,35 +238,100 @@ def iter_events(spec: JournalSpec) -> Iterator[dict[str, Any]]:
                             },
                         )
             if spec.other_events:
-                ts += 0.001
-                yield _event(
-                    round(ts, 6),
-                    session,
-                    "engine",
-                    "cycle",
-                    None,
-                    None,
-                    None,
-                    False,
-                    trace,
-                    None,
-                    {"duration_ms": round(rng.uniform(5, 80), 3)},
-                )
-                if rng.random() < 0.1:
-                    ts += 0.001
-                    yield _event(
-                        round(ts, 6),
-                        session,
-                        "risk",
-                        "position_limit",
-                        rng.choice(list(spec.symbols)),
-                        False,
-                        "risk:max_positions",
-                        False,
-                        trace,
-                        None,
-                        {"open_positions": 3, "limit": 3},
-                    )
+                yield from _other_events(rng, spec, ts, session, trace)
+            ts = cycle_start + spec.cycle_seconds
+
+
+def _other_events(
+    rng: random.Random, spec: JournalSpec, ts: float, session: str, trace: str | None
+) -> Iterator[dict[str, Any]]:
+    ts += 0.001
+    yield _event(
+        round(ts, 6),
+        session,
+        "engine",
+        "cycle",
+        None,
+        None,
+        None,
+        False,
+        trace,
+        None,
+        {"duration_ms": round(rng.uniform(5, 80), 3)},
+    )
+    if rng.random() < 0.1:
+        ts += 0.001
+        yield _event(
+            round(ts, 6),
+            session,
+            "risk",
+            "position_limit",
+            rng.choice(list(spec.symbols)),
+            False,
+            "risk:max_positions",
+            False,
+            trace,
+            None,
+            {"open_positions": 3, "limit": 3},
+        )
+
+
+def _joined_events(spec: JournalSpec) -> Iterator[dict[str, Any]]:
+    rng = random.Random(spec.seed)
+    overrides = dict(spec.thresholds)
+    known = {c.name for _, cs in (*SCANNER_STAGES, *STRATEGIES) for c in cs}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"no check named {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    for s in range(spec.sessions):
+        session = f"S{spec.seed}-{s}" if spec.sessions > 1 else f"S{spec.seed}"
+        biases = {
+            sym: {c.name: rng.uniform(-0.25, 0.1) for _, cs in (*SCANNER_STAGES, *STRATEGIES) for c in cs}
+            for sym in spec.symbols
+        }
+        ts = spec.start_ts + s * spec.cycles * spec.cycle_seconds
+        for _ in range(spec.cycles):
+            cycle_start = ts
+            traced = rng.random() < spec.traced_share
+            trace = _hex(rng, 32) if traced else None
+            candle_ts = int(cycle_start // 60 * 60)
+            for symbol in spec.symbols:
+                for component, groups in (("scanner", SCANNER_STAGES), ("signal", STRATEGIES)):
+                    for stage, checks in groups:
+                        for check in checks:
+                            ts += 0.001
+                            threshold = overrides.get(check.name, check.threshold)
+                            value: float | None
+                            value, passed = _draw_fixed(rng, check, biases[symbol][check.name], threshold)
+                            coerced = rng.random() < spec.coerced_share
+                            span = _hex(rng, 16) if traced else None
+                            if component == "scanner":
+                                payload: dict[str, Any] = {"filter": check.name}
+                                reason = f"filter:{check.name}"
+                            else:
+                                payload = {"strategy": stage, "condition": check.name}
+                                reason = f"signal:{stage}:{check.name}"
+                            payload.update(value=value, threshold=threshold, direction=check.direction)
+                            payload["candle_ts"] = candle_ts
+                            if coerced:  # a NaN fails whatever the threshold, as comparisons with NaN do
+                                payload["value"] = value = None
+                                payload["value__coerced"] = "nan"
+                                passed = False
+                            yield _event(
+                                round(ts, 6),
+                                session,
+                                component,
+                                stage,
+                                symbol,
+                                passed,
+                                None if passed else reason,
+                                _near(value, threshold, passed),
+                                trace,
+                                span,
+                                payload,
+                            )
+            if spec.other_events:
+                yield from _other_events(rng, spec, ts, session, trace)
             ts = cycle_start + spec.cycle_seconds
 
 

@@ -51,14 +51,18 @@ def filter_event(
     threshold: float,
     direction: str | None,
     *,
-    trace_id: str,
+    trace_id: str | None,
+    candle_ts: int | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """What ``record_filter`` writes; passed is computed from the direction (min: value >= threshold)."""
+    """What ``record_filter`` writes; passed is computed from the direction (min: value >= threshold).
+    ``candle_ts`` goes into the payload as the demo engine passes it through ``extra``."""
     passed = value is not None and (value >= threshold if direction != "max" else value <= threshold)
     payload: dict[str, Any] = {"filter": name, "value": value, "threshold": threshold}
     if direction is not None:
         payload["direction"] = direction
+    if candle_ts is not None:
+        payload["candle_ts"] = candle_ts
     return event(
         "scanner", stage, symbol, passed, None if passed else f"filter:{name}", payload, trace_id=trace_id, **kwargs
     )

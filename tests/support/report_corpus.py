@@ -1,8 +1,10 @@
 """The fixed corpus behind the golden report: ``python -m tests.support.report_corpus`` rewrites it.
 
-Two sessions of a synthetic bot (one rotated, one gzip-compressed) and one small file of damaged lines, so
-the golden report shows every section, input problems included. The files are checked in: the golden test
-reads them, never this generator, so a change to the generator cannot silently move the goldens.
+Two sessions of a synthetic bot (one rotated, one gzip-compressed), one session in the demo engine's
+joined form (filters recorded with the candle's ``candle_ts``) with a planted fault (``atr_range`` at 0.025
+where the values reach 0.0192), and one small file of damaged lines, so the golden report shows every
+section, input problems included. The files are checked in: the golden test reads them, never this
+generator, so a change to the generator cannot silently move the goldens.
 """
 
 from __future__ import annotations
@@ -37,9 +39,21 @@ def write_corpus(directory: Path = CORPUS) -> list[Path]:
         JournalSpec(seed=43, cycles=6, symbols=symbols, start_ts=1_755_641_400.0, traced_share=0.8),
         compress=True,
     )
+    joined = write_journal(
+        directory,
+        JournalSpec(
+            seed=46,
+            cycles=10,
+            symbols=symbols,
+            start_ts=1_755_642_000.0,
+            joined=True,
+            coerced_share=0.02,
+            thresholds=(("atr_range", 0.025),),
+        ),
+    )
     damaged = directory / "diag_G3_1755641000.jsonl"
     damaged.write_bytes(_DAMAGED)
-    return [*first, *second, damaged]
+    return [*first, *second, *joined, damaged]
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """A straightforward reference for the diagnostics report, used by the property tests and the benchmark.
 
 Standard library only, written for obviousness rather than speed: ``json.loads`` per line, every event kept
-in lists, a ``Counter`` for reasons, a plain dict of candidates with no window, ``statistics.median``. The
+in lists, a ``Counter`` for reasons, plain dicts of candidates (stage groups and candles joining scanner
+filters with strategy conditions) with no window, ``statistics.median``, what-if counts by counting. The
 package's report must agree with it exactly (see ``comparable``).
 """
 
@@ -179,6 +180,155 @@ def _k(share: float, n: int) -> int:
     return max(1, min(n, math.ceil(share * n - 1e-9)))
 
 
+def _label(component: str, stage: str, name: str) -> str:
+    if component == "scanner":
+        return f"filter:{name}"
+    if component == "signal":
+        return f"signal:{stage}:{name}"
+    return f"{component}:{stage}:{name}"
+
+
+# A failed evaluation inside a candidate: (check name, gap or inf, value, threshold).
+_Failure = tuple[str, float, Any, Any]
+Check = tuple[str, str, str]
+
+MAX_CANDLE_STAGES = 256  # stages joined per candle; the rest of that candle is grouped on its own
+MAX_FAILING_NAMES = 64  # distinct failing checks counted "with others" per stage candidate
+
+
+def _worst(failures: list[_Failure]) -> tuple[float, Any, Any]:
+    """The largest gap among one check's failures (the first on ties), with its value and threshold."""
+    _, gap, value, threshold = max(failures, key=lambda f: f[1])
+    return gap, value, threshold
+
+
+class _Candidates:
+    """Stage candidates (the funnel) and signal candidates (what blocked signals), from all evaluations at once."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[Any, ...], list[tuple[str, bool, _Failure | None]]] = {}
+        self.candles: dict[tuple[Any, ...], dict[tuple[str, str], list[tuple[str, bool, _Failure | None]]]] = {}
+        self.funnel: dict[tuple[str, str], list[Any]] = {}
+        self.sole: dict[Check, list[tuple[float, Any, Any]]] = {}  # stage level, non-signal components
+        self.sole_blocked: Counter[Check] = Counter()
+        self.signal: dict[Check, list[tuple[float, Any, Any]]] = {}
+        self.signal_blocked: Counter[Check] = Counter()
+        self.signal_failed: Counter[Check] = Counter()
+        self.strategies: dict[str, list[Any]] = {}
+
+    def add(self, e: _Event, key: Any, failure: _Failure | None) -> None:
+        item = (str(e.name), bool(e.passed), failure)
+        numeric = isinstance(key, (int, float)) and not isinstance(key, bool)
+        if numeric and e.component in ("scanner", "signal"):
+            candle = self.candles.setdefault((e.session, e.symbol, key), {})
+            stage = (e.component, e.stage)
+            if stage in candle or len(candle) < MAX_CANDLE_STAGES:
+                candle.setdefault(stage, []).append(item)
+                return
+        self.groups.setdefault((e.session, e.component, e.stage, e.symbol, key), []).append(item)
+
+    def finish(self) -> None:
+        for (_, comp, stage, _, _), items in self.groups.items():
+            self._stage(comp, stage, items)
+            if comp == "signal":
+                self._signal(stage, [("signal", stage, items)])
+        for candle in self.candles.values():
+            filters = [(comp, stage, items) for (comp, stage), items in candle.items() if comp != "signal"]
+            for (comp, stage), items in candle.items():
+                self._stage(comp, stage, items)
+            for (comp, stage), items in candle.items():
+                if comp == "signal":
+                    self._signal(stage, [*filters, ("signal", stage, items)])
+
+    def _stage(self, comp: str, stage: str, items: list[tuple[str, bool, _Failure | None]]) -> None:
+        row = self.funnel.setdefault((comp, stage), [0, 0, Counter()])
+        row[0] += 1
+        failed = [f for _, _, f in items if f is not None]
+        if not failed:
+            row[1] += 1
+            return
+        row[2][failed[0][0]] += 1
+        if comp != "signal" and len({f[0] for f in failed}) == 1:
+            check = (comp, stage, failed[0][0])
+            self.sole_blocked[check] += 1
+            worst = _worst(failed)
+            if worst[0] != math.inf:
+                self.sole.setdefault(check, []).append(worst)
+
+    def _signal(self, strategy: str, parts: list[tuple[str, str, list[tuple[str, bool, _Failure | None]]]]) -> None:
+        row = self.strategies.setdefault(strategy, [0, 0, 0, 0, Counter()])
+        row[0] += 1
+        failing: dict[Check, list[_Failure]] = {}
+        names_per_stage: list[list[Check]] = []
+        for comp, stage, items in parts:
+            names: list[Check] = []
+            for _, _, f in items:
+                if f is None:
+                    continue
+                check = (comp, stage, f[0])
+                failing.setdefault(check, []).append(f)
+                if check not in names:
+                    names.append(check)
+            names_per_stage.append(names[:MAX_FAILING_NAMES])
+        if not failing:
+            row[1] += 1
+            return
+        if len(failing) == 1:
+            ((check, failures),) = failing.items()
+            row[2] += 1
+            row[4][check] += 1
+            self.signal_blocked[check] += 1
+            self.signal_failed[check] += 1
+            worst = _worst(failures)
+            if worst[0] != math.inf:
+                self.signal.setdefault(check, []).append(worst)
+            return
+        row[3] += 1
+        for names in names_per_stage:
+            for check in names:
+                self.signal_failed[check] += 1
+
+
+def _what_if(
+    check: Check, stats: dict[str, Any], cands: _Candidates, margin: float, share: float
+) -> dict[str, Any] | None:
+    signals = check[0] == "signal" or cands.signal_failed[check] > 0
+    blocked = cands.signal.get(check, []) if signals else cands.sole.get(check, [])
+    total = cands.signal_blocked[check] if signals else cands.sole_blocked[check]
+    gaps = stats["gaps"]
+    if not gaps and not blocked:
+        return None
+    t_ref = statistics.median(stats["thresholds"] if gaps else [b[2] for b in blocked])
+    v_med = statistics.median(stats["values"] if gaps else [b[1] for b in blocked])
+    seed_threshold = (t_ref + v_med) / 2
+    seed_relative = abs(seed_threshold - t_ref) / abs(t_ref) if t_ref != 0 else abs(seed_threshold - t_ref)
+    changes = [seed_relative]
+    blocked_gaps = sorted(b[0] for b in blocked)
+    near_gaps = sorted(gaps)
+    for s in (*SHARES, share):
+        if blocked_gaps:
+            changes.append(blocked_gaps[min(_k(s, total), len(blocked_gaps)) - 1])
+        if near_gaps:
+            changes.append(near_gaps[_k(s, len(near_gaps)) - 1])
+    if blocked_gaps:
+        recommended = blocked_gaps[min(_k(share, total), len(blocked_gaps)) - 1]
+    else:
+        recommended = near_gaps[_k(share, len(near_gaps)) - 1]
+    every_gap = stats["all_gaps"]
+
+    def figures(r: float) -> tuple[float, int, int]:
+        return (r, sum(1 for g in every_gap if g <= r), sum(1 for g in blocked_gaps if g <= r))
+
+    return {
+        "unit": "signals" if signals else "candidates",
+        "basis": "blocked" if blocked_gaps else "near_misses",
+        "sole_blocked": total,
+        "recoverable": len(blocked_gaps),
+        "recommended": figures(recommended),
+        "candidates": sorted({figures(r) for r in changes}),
+    }
+
+
 def reference_report(
     paths: list[str],
     *,
@@ -201,8 +351,8 @@ def reference_report(
     ]
     reasons: Counter[str] = Counter()
     per_symbol: dict[str, Counter[str]] = {}
-    near: dict[tuple[str, str, str], dict[str, Any]] = {}
-    groups: dict[tuple[Any, ...], list[tuple[str, bool, float]]] = {}
+    near: dict[Check, dict[str, Any]] = {}
+    cands = _Candidates()
     ungrouped = 0
     evidence: dict[str | None, list[tuple[str, int, str | None]]] = {}
     for e in kept:
@@ -214,11 +364,19 @@ def reference_report(
             evidence.setdefault(e.reason, []).append((files[e.file].path, e.line, e.trace_id))
         if name is None or e.passed is None:
             continue
-        gap = math.inf
+        failure: _Failure | None = None
         if e.passed is False:
             stats = near.setdefault(
                 (e.component, e.stage, name),
-                {"failures": 0, "values": [], "thresholds": [], "gaps": [], "votes": Counter(), "kinds": Counter()},
+                {
+                    "failures": 0,
+                    "values": [],
+                    "thresholds": [],
+                    "gaps": [],
+                    "all_gaps": [],
+                    "votes": Counter(),
+                    "kinds": Counter(),
+                },
             )
             stats["failures"] += 1
             gap, vote, kind = _gap(e)
@@ -229,35 +387,26 @@ def reference_report(
                 stats["values"].append(float(e.value))
                 stats["thresholds"].append(float(e.threshold))
                 stats["gaps"].append(gap)
+            if gap != math.inf:
+                stats["all_gaps"].append(gap)
+            failure = (name, gap, e.value, e.threshold)
+            if gap != math.inf:
+                failure = (name, gap, float(e.value), float(e.threshold))
         key = e.candle_ts
         if key is None:
             key = e.trace_id
         if key is None or isinstance(key, (list, dict)):
             ungrouped += 1
             continue
-        groups.setdefault((e.session, e.component, e.stage, e.symbol, key), []).append((name, e.passed, gap))
+        cands.add(e, key, failure)
+    cands.finish()
 
-    funnel: dict[tuple[str, str], list[Any]] = {}
-    sole: dict[tuple[str, str, str], list[float]] = {}
-    sole_blocked: Counter[tuple[str, str, str]] = Counter()
-    for (_, comp, stage, _, _), evaluations in groups.items():
-        row = funnel.setdefault((comp, stage), [0, 0, Counter()])
-        row[0] += 1
-        failed = [(name, gap) for name, passed, gap in evaluations if not passed]
-        if not failed:
-            row[1] += 1
-            continue
-        row[2][failed[0][0]] += 1
-        if len({name for name, _ in failed}) == 1 and (comp, stage, failed[0][0]) in near:
-            check = (comp, stage, failed[0][0])
-            sole_blocked[check] += 1
-            worst = max(gap for _, gap in failed)
-            if worst <= margin * (1 + 1e-9):
-                sole.setdefault(check, []).append(worst)
-
-    near_out: dict[tuple[str, str, str], Any] = {}
-    what_if: dict[tuple[str, str, str], Any] = {}
+    near_out: dict[Check, Any] = {}
+    what_if: dict[Check, Any] = {}
     for check, stats in near.items():
+        advice = _what_if(check, stats, cands, margin, share)
+        if advice is not None:
+            what_if[check] = advice
         gaps = stats["gaps"]
         if not gaps:
             continue
@@ -268,37 +417,29 @@ def reference_report(
             direction = "max" if votes["inferred_max"] > votes["inferred_min"] else "min"
         else:
             direction = None
-        t_med = statistics.median(stats["thresholds"])
-        v_med = statistics.median(stats["values"])
         near_out[check] = {
             "failures": stats["failures"],
             "near_misses": len(gaps),
-            "median_value": v_med,
-            "median_threshold": t_med,
+            "median_value": statistics.median(stats["values"]),
+            "median_threshold": statistics.median(stats["thresholds"]),
             "median_gap": statistics.median(gaps),
             "direction": direction,
             "inconsistent": stats["kinds"]["inconsistent"],
             "non_numeric": stats["kinds"]["non_numeric"],
-            "sole_blocked": sole_blocked[check],
         }
-        seed_threshold = (t_med + v_med) / 2
-        seed_relative = abs(seed_threshold - t_med) / abs(t_med) if t_med != 0 else abs(seed_threshold - t_med)
-        candidates = [seed_relative]
-        ordered = sorted(gaps)
-        recommended = ordered[_k(share, len(gaps)) - 1]
-        for s in (*SHARES, share):
-            candidates.append(ordered[_k(s, len(gaps)) - 1])
-        sole_gaps = sole.get(check, [])
-        what_if[check] = {
-            "recommended": (
-                recommended,
-                sum(1 for g in gaps if g <= recommended),
-                sum(1 for g in sole_gaps if g <= recommended),
-            ),
-            "candidates": sorted(
-                {(r, sum(1 for g in gaps if g <= r), sum(1 for g in sole_gaps if g <= r)) for r in candidates}
-            ),
-        }
+
+    def failures_of(check: Check) -> int:
+        return int(near[check]["failures"]) if check in near else 0
+
+    ranked = sorted(cands.signal_failed, key=lambda c: (-cands.signal_blocked[c], -failures_of(c), _label(*c), *c))
+    blocked = [
+        (_label(*c), cands.signal_blocked[c], cands.signal_failed[c] - cands.signal_blocked[c], failures_of(c))
+        for c in ranked
+    ]
+    strategies = {}
+    for strategy, (count, fired, one, several, alone) in cands.strategies.items():
+        top = min(alone, key=lambda c: (-alone[c], -failures_of(c), _label(*c), *c), default=None)
+        strategies[strategy] = (count, fired, one, several, None if top is None else _label(*top))
 
     total_failures = sum(reasons.values())
     return {
@@ -318,10 +459,13 @@ def reference_report(
             symbol: sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:3]
             for symbol, counter in per_symbol.items()
         },
-        "funnel": {stage: (row[0], row[1], dict(row[2])) for stage, row in funnel.items()},
+        "funnel": {stage: (row[0], row[1], dict(row[2])) for stage, row in cands.funnel.items()},
         "ungrouped": ungrouped,
         "near_misses": near_out,
         "what_if": what_if,
+        "blocked": blocked,
+        "top_blocker": blocked[0][0] if blocked and blocked[0][1] else None,
+        "strategies": strategies,
         "evidence": {reason: _examples(items) for reason, items in evidence.items()},
     }
 
@@ -340,13 +484,10 @@ def _examples(items: list[tuple[str, int, str | None]]) -> list[tuple[str, int, 
 def comparable(report: DiagnosticsReport) -> dict[str, Any]:
     """The package's report in the reference's shape."""
     t = report.totals
-    near_out: dict[tuple[str, str, str], Any] = {}
-    what_if: dict[tuple[str, str, str], Any] = {}
-    recommendations = {(r.component, r.stage, r.name): r for r in report.recommendations}
+    near_out: dict[Check, Any] = {}
+    what_if: dict[Check, Any] = {}
     for row in report.near_misses:
-        key = (row.component, row.stage, row.name)
-        rec = recommendations[key]
-        near_out[key] = {
+        near_out[(row.component, row.stage, row.name)] = {
             "failures": row.failures,
             "near_misses": row.near_misses,
             "median_value": row.median_value,
@@ -355,9 +496,13 @@ def comparable(report: DiagnosticsReport) -> dict[str, Any]:
             "direction": row.direction,
             "inconsistent": row.inconsistent,
             "non_numeric": row.non_numeric,
-            "sole_blocked": rec.sole_blocked,
         }
-        what_if[key] = {
+    for rec in report.recommendations:
+        what_if[(rec.component, rec.stage, rec.name)] = {
+            "unit": rec.unit,
+            "basis": rec.basis,
+            "sole_blocked": rec.sole_blocked,
+            "recoverable": rec.recoverable,
             "recommended": (
                 rec.recommended.relative_change,
                 rec.recommended.failures_passing,
@@ -395,5 +540,11 @@ def comparable(report: DiagnosticsReport) -> dict[str, Any]:
         "ungrouped": t.ungrouped_evaluations,
         "near_misses": near_out,
         "what_if": what_if,
+        "blocked": [(r.reason, r.blocked, r.with_others, r.failures) for r in report.blocked],
+        "top_blocker": report.top_blocker(),
+        "strategies": {
+            s.strategy: (s.candidates, s.signals, s.blocked_by_one, s.blocked_by_several, s.top_blocker)
+            for s in report.strategies
+        },
         "evidence": evidence,
     }
