@@ -36,15 +36,17 @@ _INTERVAL_S = 0.25  # the demo's default pace: 4 cycles per second
 def _engine(telemetry: Telemetry, workdir: Path, name: str) -> tuple[Engine, DiagnosticsCollector]:
     market = Market(_SYMBOLS, 7, MarketProfile())
     market.warm_up()
-    collector = DiagnosticsCollector(session_id=name, output_dir=workdir / name, telemetry=telemetry,
-                                     flush_interval=1.0)  # as the demo: it flushes in its idle time
+    collector = DiagnosticsCollector(
+        session_id=name, output_dir=workdir / name, telemetry=telemetry, flush_interval=1.0
+    )  # as the demo: it flushes in its idle time
     engine = Engine(DemoConfig(), market, tracer=telemetry.get_tracer("bench"), collector=collector,
                     metrics=MetricsLogger(telemetry))  # fmt: skip
     return engine, collector
 
 
-def _paced(engine: Engine, cycles: int, collector: DiagnosticsCollector | None = None,
-           telemetry: Telemetry | None = None) -> list[float]:
+def _paced(
+    engine: Engine, cycles: int, collector: DiagnosticsCollector | None = None, telemetry: Telemetry | None = None
+) -> list[float]:
     durations = []
     next_at = time.monotonic()
     for _ in range(cycles):
@@ -78,8 +80,14 @@ def run(quick: bool) -> Iterator[Row]:
                     # Alternate which side goes first so neither always follows the other's pause.
                     order = ((instrumented, ours), (baseline, theirs))
                     for engine, samples in order if block % 2 == 0 else order[::-1]:
-                        samples.extend(_paced(engine, per_block, on_collector if engine is instrumented else off_collector,
-                                              on if engine is instrumented else off))
+                        samples.extend(
+                            _paced(
+                                engine,
+                                per_block,
+                                on_collector if engine is instrumented else off_collector,
+                                on if engine is instrumented else off,
+                            )
+                        )
                         time.sleep(0.5)
             finally:
                 on_collector.close()

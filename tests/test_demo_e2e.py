@@ -40,7 +40,9 @@ def test_journal_report_and_api_agree(tmp_path: Path) -> None:
     events = demo.events()
     evaluations = [e for e in events if "filter" in e["payload"] or "condition" in e["payload"]]  # type: ignore[operator]
     journal_signals = Counter(
-        str(e["stage"]) for e in events if e["component"] == "signal" and e["passed"] and "condition" not in e["payload"]  # type: ignore[operator]
+        str(e["stage"])
+        for e in events
+        if e["component"] == "signal" and e["passed"] and "condition" not in e["payload"]  # type: ignore[operator]
     )
     failures = Counter(str(e["reason"]) for e in evaluations if e["passed"] is False)
 
@@ -62,7 +64,7 @@ def test_journal_report_and_api_agree(tmp_path: Path) -> None:
     assert report["totals"]["events"] == len(events)
     reported = {row["reason"]: row["failures"] for row in report["reasons"]}
     assert reported == dict(failures)
-    fired = {stage["stage"]: stage["passed"] for stage in report["funnel"] if stage["component"] == "signal"}
+    fired = {row["strategy"]: row["signals"] for row in report["strategies"] if row["signals"]}
     assert fired == final
     assert "Top failure reasons" in demo.report.read_text()
 

@@ -11,7 +11,9 @@ from otel_breakout.metrics import MetricsLogger
 from otel_breakout.testing import TelemetryCapture, capture_telemetry
 
 
-def _run(tmp_path: Path, cycles: int = 25, *, seed: int = 7, scenario: str = "default") -> tuple[Engine, TelemetryCapture]:
+def _run(
+    tmp_path: Path, cycles: int = 25, *, seed: int = 7, scenario: str = "default"
+) -> tuple[Engine, TelemetryCapture]:
     capture = capture_telemetry()
     spec = get_scenario(scenario)
     config = DemoConfig().with_overrides(spec.overrides, source=spec.name)

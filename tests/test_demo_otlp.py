@@ -29,8 +29,10 @@ def test_cycle_spans_diagnostic_logs_with_their_trace_ids_and_metrics(tmp_path: 
         run_demo_to_end(tmp_path, ["--cycles", "12", "--speed", "20", "--symbols", "60"], env=env)
 
         def complete(text: str) -> bool:
-            return "Name           : engine.cycle" in text and "breakout.diag.reason" in text and (
-                "breakout.engine.cycles" in text
+            return (
+                "Name           : engine.cycle" in text
+                and "breakout.diag.reason" in text
+                and ("breakout.engine.cycles" in text)
             )
 
         text = rotel.wait_for(complete)

@@ -66,8 +66,13 @@ def test_same_seed_same_counts(tmp_path: Path, default_run: DemoProcess) -> None
 
 def test_starved_goes_long_stretches_without_a_signal(tmp_path: Path) -> None:
     starved = _run(tmp_path, "starved", "--scenario", "starved")
-    candles = sorted({float(e["payload"]["candle_ts"]) for e in starved.events()  # type: ignore[index]
-                      if e["component"] == "signal" and e["payload"].get("signal")})  # type: ignore[union-attr]
+    candles = sorted(
+        {
+            float(e["payload"]["candle_ts"])
+            for e in starved.events()  # type: ignore[index]
+            if e["component"] == "signal" and e["payload"].get("signal")
+        }
+    )  # type: ignore[union-attr]
     gaps = [(b - a) / 60 for a, b in zip(candles, candles[1:])]
     assert max(gaps) >= 30  # the starvation alert fires after 15 cycles without a signal
 

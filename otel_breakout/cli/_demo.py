@@ -34,27 +34,56 @@ def register(subparsers: Any) -> None:
         "same process, and writes a diagnostics report when it stops (end of duration or Ctrl-C).",
     )
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--duration", type=_non_negative_float, default=None, metavar="S",
-                        help="stop after S seconds (default 60, unless --cycles is given)")
+    length.add_argument(
+        "--duration",
+        type=_non_negative_float,
+        default=None,
+        metavar="S",
+        help="stop after S seconds (default 60, unless --cycles is given)",
+    )
     length.add_argument("--cycles", type=_positive_int, default=None, metavar="N", help="stop after N cycles")
     parser.add_argument("--symbols", type=_positive_int, default=200, metavar="N", help="simulated symbols (200)")
     parser.add_argument("--seed", type=int, default=7, metavar="N", help="market seed; same seed, same run (7)")
-    parser.add_argument("--scenario", default="default", choices=sorted(SCENARIOS),
-                        help="market and thresholds: default, a planted fault, starved or leaky")
-    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
-                        help="override one threshold (repeatable; see --list-settings)")
-    parser.add_argument("--config", dest="config_file", metavar="FILE.toml",
-                        help="thresholds from a TOML file (top-level keys or a [thresholds] table)")
+    parser.add_argument(
+        "--scenario",
+        default="default",
+        choices=sorted(SCENARIOS),
+        help="market and thresholds: default, a planted fault, starved or leaky",
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one threshold (repeatable; see --list-settings)",
+    )
+    parser.add_argument(
+        "--config",
+        dest="config_file",
+        metavar="FILE.toml",
+        help="thresholds from a TOML file (top-level keys or a [thresholds] table)",
+    )
     parser.add_argument("--list-settings", action="store_true", help="print every threshold and its default")
     parser.add_argument("--host", default="127.0.0.1", help="API bind address (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="API port (8000; 0 picks a free one)")
     parser.add_argument("--no-api", dest="serve", action="store_false", help="do not serve the API")
-    parser.add_argument("--linger", type=_non_negative_float, default=0.0, metavar="S",
-                        help="keep serving the API S seconds after the engine stops (0)")
+    parser.add_argument(
+        "--linger",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="S",
+        help="keep serving the API S seconds after the engine stops (0)",
+    )
     parser.add_argument("--diag-dir", default="logs/diag", help="diagnostics journal directory (logs/diag)")
     parser.add_argument("--report", default="reports/diag_summary.md", help="report path (reports/diag_summary.md)")
-    parser.add_argument("--speed", type=_non_negative_float, default=4.0, metavar="X",
-                        help="engine cycles per second (4; 0 runs as fast as the engine can)")
+    parser.add_argument(
+        "--speed",
+        type=_non_negative_float,
+        default=4.0,
+        metavar="X",
+        help="engine cycles per second (4; 0 runs as fast as the engine can)",
+    )
     parser.set_defaults(func=run)
 
 

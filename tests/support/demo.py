@@ -104,8 +104,9 @@ def running_demo(tmp_path: Path, args: Sequence[str], *, env: dict[str, str] | N
             process.stdout.close()
 
 
-def run_demo_to_end(tmp_path: Path, args: Sequence[str], *, env: dict[str, str] | None = None,
-                    timeout: float = 300) -> DemoProcess:
+def run_demo_to_end(
+    tmp_path: Path, args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 300
+) -> DemoProcess:
     """Run a demo with ``--no-api`` to completion and return what it left behind."""
     with running_demo(tmp_path, ["--no-api", *args], env=env) as demo:
         demo.process.wait(timeout=timeout)
