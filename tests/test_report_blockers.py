@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -206,13 +207,11 @@ def test_a_planted_fault_is_ranked_first_and_its_recommendation_recovers_the_sig
 ) -> None:
     base = JournalSpec(seed=21, cycles=40, joined=True, coerced_share=0.01)
     healthy = _run(tmp_path, "healthy", base)
-    faulted = _run(tmp_path, "faulted", JournalSpec(**{**_fields(base), "thresholds": ((check, strict),)}))
+    faulted = _run(tmp_path, "faulted", replace(base, thresholds=((check, strict),)))
     assert faulted.top_blocker() == reason
     rec = faulted.recommendation_for(reason)
     assert rec is not None and rec.basis == "blocked" and rec.near_misses == 0
-    fixed = _run(
-        tmp_path, "fixed", JournalSpec(**{**_fields(base), "thresholds": ((check, rec.recommended.threshold),)})
-    )
+    fixed = _run(tmp_path, "fixed", replace(base, thresholds=((check, rec.recommended.threshold),)))
 
     def total(report: DiagnosticsReport) -> int:
         return sum(s.signals for s in report.strategies)
@@ -222,10 +221,6 @@ def test_a_planted_fault_is_ranked_first_and_its_recommendation_recovers_the_sig
     # Recovering half of the signals it alone blocked brings back most of those the fault suppressed.
     suppressed = total(healthy) - total(faulted)
     assert suppressed > 0 and total(fixed) - total(faulted) >= 0.5 * suppressed
-
-
-def _fields(spec: JournalSpec) -> dict[str, Any]:
-    return {name: getattr(spec, name) for name in JournalSpec.__slots__}
 
 
 def test_when_every_signal_fired_there_is_no_top_blocker(tmp_path: Path) -> None:

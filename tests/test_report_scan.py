@@ -13,7 +13,7 @@ from otel_breakout.report._aggregate import Aggregate
 from otel_breakout.report._analysis import analyse
 from otel_breakout.report._inputs import Chunk, expand_inputs
 from otel_breakout.report._model import ReportOptions
-from otel_breakout.report._records import ScanOptions
+from otel_breakout.report._records import OTHER, ScanOptions
 from otel_breakout.report._scan import scan_chunk
 from tests.support.journal import event, filter_event, write_journal_lines
 from tests.support.report_reference import comparable, reference_report
@@ -247,3 +247,30 @@ def test_distinct_key_limits_fold_without_losing_events(tmp_path: Path) -> None:
     assert report.totals.sessions <= 40
     notes = " ".join(report.notes)
     assert "distinct-key limit" in notes and "check limit" in notes and "reason limit" in notes
+
+
+REASON = "filter:min_volume"
+
+
+def test_events_spelling_the_folded_key_are_counted_like_any_other(tmp_path: Path) -> None:
+    # Past the shape limit, shapes fold under "(other)" session and symbol; an event that spells exactly that
+    # key (and a numeric candle, so it joins a candle group) must still be grouped and counted.
+    events = [
+        filter_event("liquidity", f"S{n}", "min_volume", 50.0, 100.0, "min", trace_id=None, candle_ts=60)
+        for n in range(20)
+    ]
+    events += [
+        filter_event("liquidity", "(other)", "min_volume", 50.0, 100.0, "min", trace_id=None, candle_ts=60, session=s)
+        for s in ("(other)", "(other)")
+    ]
+    path = write_journal_lines(tmp_path / "diag_S_1.jsonl", events)
+    options = ScanOptions(max_shapes=16)
+    files, _ = expand_inputs([path])
+    aggregate = Aggregate(files, options)
+    aggregate.add(scan_chunk(Chunk(0, 0, str(path), 0, None, False, path.stat().st_size), options))
+    aggregate.finish()
+    assert (
+        aggregate.events == 22
+        and aggregate.shapes[(OTHER, "scanner", "liquidity", OTHER, False, REASON, "min_volume")] == 6
+    )
+    assert aggregate.funnel[("scanner", "liquidity")][0] == 21  # S0..S19 and the one "(other)" candle

@@ -119,7 +119,8 @@ class _Scanner:
             folded = (OTHER, OTHER, OTHER, OTHER, passed, OTHER, OTHER)
         counter = shapes.get(folded)
         if counter is None:
-            shapes[folded] = [1, None, None, None]
+            # A hostile journal may spell this very key ("(other)" as its session and symbol): keep it a slot.
+            shapes[folded] = [1, None, None, (folded[1], folded[2])]
         else:
             counter[0] += 1
         return [0, acc, evidence, (comp, stage)]
