@@ -75,3 +75,16 @@ def test_scenarios_override_only_known_settings() -> None:
         get_scenario("nope")
     planted = [s for s in SCENARIOS.values() if s.planted_reason]
     assert len(planted) >= 3
+
+
+def test_cli_lists_settings_and_refuses_bad_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    from otel_breakout.cli import main
+
+    assert main(["demo", "--list-settings"]) == 0
+    listed = capsys.readouterr().out
+    assert "min_atr_pct = 0.25" in listed and "momentum_volume_ratio = 2.0" in listed
+    assert main(["demo", "--no-api", "--cycles", "1", "--set", "min_atr=1"]) == 2
+    assert "configuration error: --set min_atr='1' is not valid" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--scenario", "nope"])
+    assert exit_info.value.code == 2

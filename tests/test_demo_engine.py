@@ -29,7 +29,7 @@ def _run(
 
 
 def test_each_cycle_is_a_span_with_a_child_per_stage(tmp_path: Path) -> None:
-    engine, capture = _run(tmp_path, cycles=5)
+    _, capture = _run(tmp_path, cycles=5)
     spans = capture.spans()
     cycles = [s for s in spans if s.name == "engine.cycle"]
     assert len(cycles) == 5
@@ -72,7 +72,7 @@ def test_same_seed_same_decisions(tmp_path: Path) -> None:
     assert decisions(capture_a) == decisions(capture_b)
     assert first.totals.signals == second.totals.signals
     assert first.positions.equity == second.positions.equity
-    third, capture_c = _run(tmp_path, seed=4)
+    _, capture_c = _run(tmp_path, seed=4)
     assert decisions(capture_c) != decisions(capture_a)
     for capture in (capture_a, capture_b, capture_c):
         capture.close()

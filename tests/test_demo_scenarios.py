@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -67,13 +68,11 @@ def test_same_seed_same_counts(tmp_path: Path, default_run: DemoProcess) -> None
 def test_starved_goes_long_stretches_without_a_signal(tmp_path: Path) -> None:
     starved = _run(tmp_path, "starved", "--scenario", "starved")
     candles = sorted(
-        {
-            float(e["payload"]["candle_ts"])
-            for e in starved.events()  # type: ignore[index]
-            if e["component"] == "signal" and e["payload"].get("signal")
-        }
-    )  # type: ignore[union-attr]
-    gaps = [(b - a) / 60 for a, b in zip(candles, candles[1:])]
+        float(payload["candle_ts"])
+        for event in starved.events()
+        if event["component"] == "signal" and isinstance(payload := event["payload"], dict) and payload.get("signal")
+    )
+    gaps = [(b - a) / 60 for a, b in pairwise(candles)]
     assert max(gaps) >= 30  # the starvation alert fires after 15 cycles without a signal
 
 

@@ -89,7 +89,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from otel_breakout.demo._config import DemoConfig
-    from otel_breakout.demo._runner import DemoOptions, install_signal_handlers, run_demo
+    from otel_breakout.demo._runner import DemoOptions, build_config, install_signal_handlers, run_demo
 
     if args.list_settings:
         defaults = DemoConfig()
@@ -113,11 +113,14 @@ def run(args: argparse.Namespace) -> int:
         serve=args.serve,
         linger_s=args.linger,
     )
+    build_config(options)  # a bad scenario, file or --set fails here, before anything starts
     stop = threading.Event()
-    install_signal_handlers(stop)
+    restore = install_signal_handlers(stop)
     try:
         run_demo(options, out=sys.stdout, stop=stop)
     except OSError as exc:
         print(f"otel-breakout demo: {exc}", file=sys.stderr)
         return 1
+    finally:
+        restore()
     return 0

@@ -16,7 +16,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from otel_breakout._settings import ConfigError
 
-__all__ = ["DemoConfig", "FILTERS", "FilterSpec"]
+__all__ = ["FILTERS", "DemoConfig", "FilterSpec"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,10 +64,25 @@ class SymbolState:
     """One symbol's random walk, its rolling history, and its coil/breakout/retest cycle."""
 
     __slots__ = (
-        "_coil_center", "_coil_left", "_drive_left", "_regime_high", "_retest_left", "_rng", "_trend_left",
+        "_coil_center",
+        "_coil_left",
+        "_drive_left",
+        "_regime_high",
+        "_retest_left",
+        "_rng",
+        "_trend_left",
         "avg_trade_size",
-        "base_spread", "base_volume", "bars", "beta", "breakout_age", "breakout_level", "name", "price", "returns",
-        "sigma", "trades_scale",
+        "bars",
+        "base_spread",
+        "base_volume",
+        "beta",
+        "breakout_age",
+        "breakout_level",
+        "name",
+        "price",
+        "returns",
+        "sigma",
+        "trades_scale",
     )  # fmt: skip
 
     def __init__(self, name: str, seed: int) -> None:

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -123,8 +124,12 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
     telemetry = configure()
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     # A paced bot flushes in its idle time (below), so the writer's own timer can be the slowest allowed.
-    collector = DiagnosticsCollector(session_id=f"{scenario.name}-s{options.seed}-{run_id}", output_dir=options.diag_dir,
-                                     telemetry=telemetry, flush_interval=1.0)  # fmt: skip
+    collector = DiagnosticsCollector(
+        session_id=f"{scenario.name}-s{options.seed}-{run_id}",
+        output_dir=options.diag_dir,
+        telemetry=telemetry,
+        flush_interval=1.0,
+    )
     metrics = MetricsLogger(telemetry)
     monitor = ResourceMonitor(telemetry)
     market = Market(options.symbols, options.seed, scenario.profile, config.bar_seconds)
@@ -164,6 +169,7 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
                 stop.wait(max(0.0, next_at - time.monotonic()))
         status.update(engine, metrics.state or "IDLE", force=True)
         status.done()
+        collector.flush()
         if server is not None and options.linger_s > 0 and not stop.is_set():
             out.write(f"engine stopped; the API stays up for {options.linger_s:g} s (Ctrl-C to end now)\n")
             out.flush()
@@ -222,13 +228,21 @@ def _print_summary(out: TextIO, run: DemoRun) -> None:
     out.flush()
 
 
-def install_signal_handlers(stop: threading.Event) -> None:
-    """Ctrl-C and SIGTERM end the run cleanly: the loop finishes its cycle, then everything flushes."""
+def install_signal_handlers(stop: threading.Event) -> Callable[[], None]:
+    """Ctrl-C and SIGTERM end the run cleanly: the loop finishes its cycle, then everything flushes.
+
+    Returns a function that puts the previous handlers back.
+    """
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt  # a second Ctrl-C means now
         stop.set()
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore

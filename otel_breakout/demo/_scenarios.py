@@ -15,7 +15,7 @@ class Scenario:
     name: str
     description: str
     overrides: dict[str, object] = field(default_factory=dict)
-    profile: MarketProfile = MarketProfile()
+    profile: MarketProfile = field(default_factory=MarketProfile)
     planted_reason: str | None = None
     """For a planted fault: the reason the report must rank first."""
     planted_setting: str | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from otel_breakout.demo._config import FILTERS, DemoConfig, FilterSpec
 from otel_breakout.demo._market import Bar, SymbolState
@@ -83,7 +84,7 @@ class Indicators:
         bars = list(self.symbol.bars)[-(window + 1) :]
         ranges = [
             max(cur.high - cur.low, abs(cur.high - prev.close), abs(cur.low - prev.close))
-            for prev, cur in zip(bars, bars[1:])
+            for prev, cur in pairwise(bars)
         ]
         return sum(ranges) / max(len(ranges), 1)
 
@@ -102,7 +103,7 @@ class Indicators:
         if n < 3:
             return 0.0
         mx, my = sum(xs) / n, sum(ys) / n
-        sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+        sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
         sxx = sum((x - mx) ** 2 for x in xs)
         syy = sum((y - my) ** 2 for y in ys)
         if sxx <= 0 or syy <= 0:
