@@ -51,7 +51,7 @@ SCENARIOS: dict[str, Scenario] = {
             "starved",
             "long stretches without a single signal (drives the starvation alert)",
             {"momentum_volume_ratio": 2.6},
-            MarketProfile(setup_probability=0.004, drought_every=120, drought_length=90, burst_probability=0.0),
+            MarketProfile(setup_probability=0.004, drought_every=150, drought_length=120, burst_probability=0.0),
         ),
         Scenario(
             "leaky",

@@ -122,6 +122,9 @@ class ResourceMonitor:
             claim_instruments(metrics.get_meter_provider(), "ResourceMonitor")
             meter = metrics.get_meter(INSTRUMENTATION_SCOPE, __version__)
         self._action_counter = cast(Counter, create_instrument(meter, "breakout.resource.actions"))
+        # Every action's series exists from the start at 0, so `increase()` sees the first action happen.
+        for action in PRIORITIES:
+            self._action_counter.add(0, {"action": action})
         self._register_instruments(meter, mount_point(config.disk_path))
 
     # --- lifecycle --------------------------------------------------------------------------------
