@@ -61,7 +61,7 @@ def _paced(
 
 
 def run(quick: bool) -> Iterator[Row]:
-    blocks, per_block = (2, 8) if quick else (6, 20)
+    blocks, per_block = (2, 8) if quick else (10, 20)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         with rotel_endpoint(workdir) as endpoint:

@@ -174,7 +174,7 @@ class DiagnosticsSettings:
     fsync: bool = False
     near_miss_margin: float = 0.1
     log_passes: bool = False
-    span_events_per_span: int = 16
+    span_events_per_span: int = 8
     # Extra regular expressions for secret payload keys, on top of the built-in ones.
     secret_keys: tuple[str, ...] = ()
     max_string: int = 4096

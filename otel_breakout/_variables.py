@@ -156,7 +156,7 @@ VARIABLES: tuple[Variable, ...] = (
     _ours("OTEL_BREAKOUT_DIAG_LOG_PASSES", "false", "`true` also emits passed evaluations as DEBUG log records"),
     _ours(
         "OTEL_BREAKOUT_DIAG_SPAN_EVENTS",
-        "16",
+        "8",
         "diagnostic span events per span (0 to 128); the rest are counted as dropped",
     ),
     _ours(

@@ -607,3 +607,23 @@ def test_every_diagnostics_metric_is_in_the_catalogue(capture: TelemetryCapture,
         assert metric.unit == spec.unit and metric.description == spec.description
         for point in metric.data.data_points:
             assert set(point.attributes or {}) <= set(spec.attributes), (name, point.attributes)
+
+
+@pytest.mark.parametrize("candle_ts", [1_755_640_860.0, 1_755_640_860])
+def test_a_filter_carries_its_candle_on_both_paths(
+    capture: TelemetryCapture, collector: DiagnosticsCollector, candle_ts: float
+) -> None:
+    collector.record_filter(
+        "liquidity", "BTCUSDT", "min_volume", 5.0, 10.0, False, direction="min", candle_ts=candle_ts
+    )
+    collector.record_filter(
+        "liquidity", "BTCUSDT", "min_volume", 5.0, 10.0, False, {"candle_ts": "shadowed", "venue": "x"},
+        direction="min", candle_ts=candle_ts,
+    )  # fmt: skip
+    fast, general = journal(collector)
+    assert fast["payload"] == {"filter": "min_volume", "value": 5.0, "threshold": 10.0, "direction": "min",
+                               "candle_ts": candle_ts}  # fmt: skip
+    # An extra key may not overwrite the candle: it is kept beside it, as for every schema key.
+    assert general["payload"] == {**fast["payload"], "extra_candle_ts": "shadowed", "venue": "x"}
+    (record, _) = log_records(capture)
+    assert record.attributes is not None and record.attributes["breakout.diag.payload.candle_ts"] == candle_ts

@@ -142,15 +142,14 @@ class Engine:
         config = self.config
         setups: list[tuple[Indicators, ScanResult]] = []
         removed = Counter[str]()
-        extra = {"candle_ts": candle_ts}
         for symbol in self.market.symbols:
             values = Indicators(symbol, market_returns)
             if not (momentum_setup(values) or retest_setup(values, config)):
                 continue
             result = scan_symbol(values, config)
             for spec, check in result.checks:
-                record(spec.stage, symbol.name, spec.name, check.value, check.threshold, check.passed, extra,
-                       direction=check.direction)  # fmt: skip
+                record(spec.stage, symbol.name, spec.name, check.value, check.threshold, check.passed,
+                       direction=check.direction, candle_ts=candle_ts)  # fmt: skip
             self.totals.evaluations += len(result.checks)
             first = result.first_failure()
             if first is not None:

@@ -171,8 +171,14 @@ class DiagnosticsCollector:
         extra: Mapping[str, Any] | None = None,
         *,
         direction: str | None = None,
+        candle_ts: Any = None,
     ) -> None:
-        """A scanner filter evaluated for one symbol; reason ``filter:<filter_name>`` when it failed."""
+        """A scanner filter evaluated for one symbol; reason ``filter:<filter_name>`` when it failed.
+
+        ``candle_ts`` (the candle the filter judged) joins the filter to the strategy conditions of the same
+        symbol and candle in the report, so it can tell which single check stood between a candle and a
+        signal; it costs less than passing it in ``extra``.
+        """
         if not self._on:
             return
         try:
@@ -198,10 +204,13 @@ class DiagnosticsCollector:
                     passed,
                     extra,
                     direction,
+                    candle_ts,
                 )
             )
             if passed is not True and span is not None and self._spans is not None and _failed(passed):
-                self._spans.filter_failed(span, ts, stage, symbol, filter_name, value, threshold, extra, direction)
+                self._spans.filter_failed(
+                    span, ts, stage, symbol, filter_name, value, threshold, extra, direction, candle_ts
+                )
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]  # _on implies a writer
         except Exception as exc:

@@ -40,6 +40,7 @@ __all__ = [
 # Item kinds; each queued item is a plain tuple whose first element is its kind (cheapest to build).
 FILTER, CONDITION, RECORD, SIGNAL, REASON, FLUSH = range(6)
 _RESERVED_FILTER = frozenset(("filter", "value", "threshold", "direction"))
+_RESERVED_FILTER_CANDLE = _RESERVED_FILTER | {"candle_ts"}
 _RESERVED_CONDITION = frozenset(("strategy", "condition", "value", "threshold", "direction", "candle_ts"))
 _EMPTY_CONTEXT = Context()
 _DUMPS = orjson.dumps
@@ -224,9 +225,14 @@ class Pipeline:
     # --- item kinds -------------------------------------------------------------------------------
 
     def _filter(self, item: tuple[Any, ...]) -> int:
-        _, ts, span, session, stage, symbol, name, value, threshold, passed, extra, direction = item
+        _, ts, span, session, stage, symbol, name, value, threshold, passed, extra, direction, candle = item
         if (
             extra is None
+            and (
+                candle is None
+                or (type(candle) is float and candle - candle == 0.0)
+                or (type(candle) is int and _I64 <= candle < -_I64)
+            )
             and (passed is True or passed is False)
             and (direction == "min" or direction == "max")
             and ((type(value) is float and value - value == 0.0) or (type(value) is int and _I64 <= value < -_I64))
@@ -260,6 +266,8 @@ class Pipeline:
             if session is not self._session:
                 self._switch_session(session)
             plain = {"filter": name, "value": value, "threshold": threshold, "direction": direction}
+            if candle is not None:
+                plain["candle_ts"] = candle
             if self.journal is not None:
                 self._lines.append(
                     _DUMPS(
@@ -290,8 +298,10 @@ class Pipeline:
         if type(name) is not str or len(name) > 256:
             name = field_text(name) or ""
         payload: dict[Any, Any] = {"filter": name, "value": value, "threshold": threshold, "direction": direction}
+        if candle is not None:
+            payload["candle_ts"] = candle
         if extra:
-            _merge(payload, extra, _RESERVED_FILTER)
+            _merge(payload, extra, _RESERVED_FILTER_CANDLE if candle is not None else _RESERVED_FILTER)
         if passed is not True and passed is not False:
             passed = coerce_passed(passed)
         reason = f"filter:{name}" if passed is False else None

@@ -1,7 +1,7 @@
 """Which diagnostic events become span events, bounded per span, decided on the caller's thread.
 
 A span keeps 128 events by default, and a scan of 500 symbols evaluates thousands of filters, so only the
-decisive events go there, within a budget ``B`` per span (``OTEL_BREAKOUT_DIAG_SPAN_EVENTS``, default 16):
+decisive events go there, within a budget ``B`` per span (``OTEL_BREAKOUT_DIAG_SPAN_EVENTS``, default 8):
 
 - ``breakout.diag.signal``: a generated signal, while the span has fewer than ``B`` diagnostic events;
 - ``breakout.diag.near_miss``: a failure within the near-miss margin, while it has fewer than ``3B/4``;
@@ -58,16 +58,30 @@ class SpanEventBudget:
     def reinit_after_fork(self) -> None:
         self._lock = threading.Lock()
 
-    def saturated(self, span: Any) -> bool:
-        """True when ``span`` takes no more failures or near misses: count the candidate and skip the rest.
+    def saturated(self, span: Any, component: object = None, symbol: object = None, near: bool | None = None) -> bool:
+        """True when ``span`` takes no more of this failure, which is then counted (if a candidate) and skipped.
 
-        The hot path of a long scan: once the failure tiers are full, a failing evaluation costs one dict
-        lookup here instead of the near-miss test, the key and the lock. Refusals counted this way include
-        repeated failures of a symbol, so ``left_out`` is an upper bound after saturation.
+        The hot path of a long scan: once a failure tier is full, a failing evaluation costs a dict lookup
+        and a set lookup here instead of the lock and the full bookkeeping. With ``near`` unknown (None),
+        only a span that takes no near miss either refuses (``left_out`` then counts every failure, first
+        or not); with ``near=False``, one whose plain-failure tier is full, where only a symbol's first
+        failure counts as left out, as :meth:`admit` would count it.
         """
         state = self._states.get(span.get_span_context().span_id)
-        if state is None or state.count < self._ceilings[NEAR_MISS]:
+        if state is None:
             return False
+        ceiling = self._ceilings[FAILURE if near is False else NEAR_MISS]
+        if state.count < ceiling:
+            return False
+        if near is False:
+            key = (
+                component if type(component) is str else field_text(component),
+                symbol if type(symbol) is str else field_text(symbol),
+            )
+            if key in state.failed:
+                return True  # not a symbol's first failure: never a candidate
+            if len(state.failed) < _TRACKED_SYMBOLS:
+                state.failed.add(key)
         self.left_out += 1
         if not state.truncated:
             state.truncated = True
@@ -135,14 +149,19 @@ class SpanEvents:
         threshold: Any,
         extra: dict[Any, Any] | None,
         direction: Any,
+        candle_ts: Any = None,
     ) -> None:
         """A failed ``record_filter``: the payload is built only when the event is admitted."""
         if self.budget.saturated(span):
             return
         near = is_near_miss(value, threshold, False, self._margin)
+        if not near and self.budget.saturated(span, "scanner", symbol, near=False):
+            return
         kind = NEAR_MISS if near else FAILURE
         if self.budget.admit(span, kind, "scanner", symbol):
             payload = {"filter": filter_name, "value": value, "threshold": threshold, "direction": direction}
+            if candle_ts is not None:
+                payload["candle_ts"] = candle_ts
             reason = "filter:" + (field_text(filter_name) or "")
             self._add(span, kind, ts, "scanner", stage, symbol, reason, _with_extra(payload, extra), False, near)
 
@@ -160,6 +179,8 @@ class SpanEvents:
         if self.budget.saturated(span):
             return
         near = is_near_miss(payload.get("value"), payload.get("threshold"), False, self._margin)
+        if not near and self.budget.saturated(span, component, symbol, near=False):
+            return
         kind = NEAR_MISS if near else FAILURE
         if self.budget.admit(span, kind, component, symbol):
             self._add(span, kind, ts, component, stage, symbol, reason, _with_extra(payload, extra), False, near)
