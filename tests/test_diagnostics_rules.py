@@ -82,6 +82,23 @@ def test_near_miss_matches_its_definition(value: float, threshold: float) -> Non
     assert is_near_miss(value, threshold, False) is expected
 
 
+@pytest.mark.parametrize("special", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_value_or_threshold_is_never_a_near_miss(special: float) -> None:
+    # Plain floats skip the coercion; these are the cases where that shortcut could go wrong.
+    assert not is_near_miss(special, 100.0, False)
+    assert not is_near_miss(100.0, special, False)
+    assert not is_near_miss(special, special, False)
+    assert not is_near_miss(special, 0.0, False)
+
+
+@given(
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e9, max_value=1e9),
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e9, max_value=1e9),
+)
+def test_plain_floats_and_coerced_numbers_agree(value: float, threshold: float) -> None:
+    assert is_near_miss(value, threshold, False) is is_near_miss(Decimal(value), Decimal(threshold), False)
+
+
 def test_settle_payload_infers_only_a_missing_or_invalid_direction() -> None:
     from otel_breakout.diagnostics._rules import settle_payload
 

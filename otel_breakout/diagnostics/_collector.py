@@ -26,7 +26,7 @@ from otel_breakout._settings import DIAGNOSTICS_SINKS, ConfigError, Settings
 from otel_breakout._telemetry import INSTRUMENTATION_SCOPE, Telemetry, get_telemetry
 from otel_breakout._version import __version__
 from otel_breakout.diagnostics import _registry
-from otel_breakout.diagnostics._coerce import Sanitizer, coerce_passed, field_text
+from otel_breakout.diagnostics._coerce import Sanitizer, coerce_passed
 from otel_breakout.diagnostics._journal import Journal, journal_path
 from otel_breakout.diagnostics._metrics import DropCounter, Instruments
 from otel_breakout.diagnostics._pipeline import CONDITION, FILTER, REASON, RECORD, SIGNAL, Pipeline, Session
@@ -258,24 +258,10 @@ class DiagnosticsCollector:
                     candle_ts,
                 )
             )
-            spans = self._spans
-            if (
-                passed is not True
-                and span is not None
-                and spans is not None
-                and _failed(passed)
-                and not spans.budget.saturated(span)
-            ):
-                payload = {
-                    "strategy": strategy,
-                    "condition": condition,
-                    "value": value,
-                    "threshold": threshold,
-                    "direction": direction,
-                    "candle_ts": candle_ts,
-                }
-                reason = f"signal:{field_text(strategy) or ''}:{field_text(condition) or ''}"
-                spans.failed(span, ts, "signal", strategy, symbol, reason, payload, extra)
+            if passed is not True and span is not None and self._spans is not None and _failed(passed):
+                self._spans.condition_failed(
+                    span, ts, strategy, symbol, condition, value, threshold, extra, direction, candle_ts
+                )
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]
         except Exception as exc:
@@ -304,7 +290,7 @@ class DiagnosticsCollector:
             ts = _now()
             queue.append((RECORD, ts, span, self._session, component, stage, symbol, payload, reason, passed))
             if passed is not True and span is not None and self._spans is not None and _failed(passed):
-                self._spans.failed(span, ts, component, stage, symbol, reason, dict(payload or {}), None)
+                self._spans.failed(span, ts, component, stage, symbol, reason, dict(payload or {}))
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]
         except Exception as exc:

@@ -75,7 +75,14 @@ def is_near_miss(value: object, threshold: object, passed: object, margin: float
     """
     if passed is not False:
         return False
-    v, t = as_number(value), as_number(threshold)
+    v: float | None
+    t: float | None
+    if type(value) is float and type(threshold) is float and threshold - threshold == 0.0:
+        # The common case, on the bot's thread: plain floats and a finite threshold need no coercion (a
+        # NaN or infinite value fails every comparison below, as it should).
+        v, t = value, threshold
+    else:
+        v, t = as_number(value), as_number(threshold)
     if v is None or t is None:
         return False
     if t == 0.0:

@@ -54,39 +54,55 @@ class SpanEventBudget:
         self._states: dict[int, _SpanState] = {}
         self._lock = threading.Lock()
         self.left_out = 0
+        # The span that last refused a failure for a full near-miss tier. Its count never falls, so it
+        # refuses every later one too: an identity test instead of the span-context call and the dict
+        # lookup, for the hundreds of failures a long scan has after its budget is spent.
+        self._closed: Any = None
 
     def reinit_after_fork(self) -> None:
         self._lock = threading.Lock()
 
-    def saturated(self, span: Any, component: object = None, symbol: object = None, near: bool | None = None) -> bool:
-        """True when ``span`` takes no more of this failure, which is then counted (if a candidate) and skipped.
+    def screen(
+        self, span: Any, component: object, symbol: object, value: object, threshold: object, margin: float
+    ) -> int | None:
+        """The tier a failure would go to (``NEAR_MISS`` or ``FAILURE``), or None when ``span`` refuses it.
 
-        The hot path of a long scan: once a failure tier is full, a failing evaluation costs a dict lookup
-        and a set lookup here instead of the lock and the full bookkeeping. With ``near`` unknown (None),
-        only a span that takes no near miss either refuses (``left_out`` then counts every failure, first
-        or not); with ``near=False``, one whose plain-failure tier is full, where only a symbol's first
-        failure counts as left out, as :meth:`admit` would count it.
+        The hot path of a long scan, so it decides with as little as it can: a span whose near-miss tier is
+        full refuses every failure on an identity test (each counted in ``left_out``); otherwise one dict
+        lookup, the near-miss test only when it matters, and, once the plain-failure tier is full, a set
+        lookup to tell a symbol's first failure (a candidate, counted) from a repeat (not one). What is
+        not refused still goes through :meth:`admit`, which alone takes the lock and counts.
         """
+        if span is self._closed:
+            self.left_out += 1
+            return None
         state = self._states.get(span.get_span_context().span_id)
-        if state is None:
-            return False
-        ceiling = self._ceilings[FAILURE if near is False else NEAR_MISS]
-        if state.count < ceiling:
-            return False
-        if near is False:
-            key = (
-                component if type(component) is str else field_text(component),
-                symbol if type(symbol) is str else field_text(symbol),
-            )
-            if key in state.failed:
-                return True  # not a symbol's first failure: never a candidate
-            if len(state.failed) < _TRACKED_SYMBOLS:
-                state.failed.add(key)
+        if state is not None:
+            count = state.count
+            if count >= self._ceilings[NEAR_MISS]:
+                self._closed = span
+                self._refused(span, state)
+                return None
+            if count >= self._ceilings[FAILURE]:
+                if is_near_miss(value, threshold, False, margin):
+                    return NEAR_MISS
+                key = (
+                    component if type(component) is str else field_text(component),
+                    symbol if type(symbol) is str else field_text(symbol),
+                )
+                if key in state.failed:
+                    return None  # not a symbol's first failure: never a candidate
+                if len(state.failed) < _TRACKED_SYMBOLS:
+                    state.failed.add(key)
+                self._refused(span, state)
+                return None
+        return NEAR_MISS if is_near_miss(value, threshold, False, margin) else FAILURE
+
+    def _refused(self, span: Any, state: _SpanState) -> None:
         self.left_out += 1
         if not state.truncated:
             state.truncated = True
             span.set_attribute(TRUNCATED_ATTRIBUTE, True)
-        return True
 
     def admit(self, span: Any, kind: int, component: object, symbol: object) -> bool:
         """True when an event of ``kind`` for ``symbol`` should be added to ``span`` now."""
@@ -152,18 +168,40 @@ class SpanEvents:
         candle_ts: Any = None,
     ) -> None:
         """A failed ``record_filter``: the payload is built only when the event is admitted."""
-        if self.budget.saturated(span):
-            return
-        near = is_near_miss(value, threshold, False, self._margin)
-        if not near and self.budget.saturated(span, "scanner", symbol, near=False):
-            return
-        kind = NEAR_MISS if near else FAILURE
-        if self.budget.admit(span, kind, "scanner", symbol):
+        kind = self.budget.screen(span, "scanner", symbol, value, threshold, self._margin)
+        if kind is not None and self.budget.admit(span, kind, "scanner", symbol):
             payload = {"filter": filter_name, "value": value, "threshold": threshold, "direction": direction}
             if candle_ts is not None:
                 payload["candle_ts"] = candle_ts
             reason = "filter:" + (field_text(filter_name) or "")
-            self._add(span, kind, ts, "scanner", stage, symbol, reason, _with_extra(payload, extra), False, near)
+            self._add(span, kind, ts, "scanner", stage, symbol, reason, _with_extra(payload, extra), False)
+
+    def condition_failed(
+        self,
+        span: Any,
+        ts: float,
+        strategy: Any,
+        symbol: Any,
+        condition: Any,
+        value: Any,
+        threshold: Any,
+        extra: dict[Any, Any] | None,
+        direction: Any,
+        candle_ts: Any,
+    ) -> None:
+        """A failed ``record_signal_condition``: the payload is built only when the event is admitted."""
+        kind = self.budget.screen(span, "signal", symbol, value, threshold, self._margin)
+        if kind is not None and self.budget.admit(span, kind, "signal", symbol):
+            payload = {
+                "strategy": strategy,
+                "condition": condition,
+                "value": value,
+                "threshold": threshold,
+                "direction": direction,
+                "candle_ts": candle_ts,
+            }
+            reason = f"signal:{field_text(strategy) or ''}:{field_text(condition) or ''}"
+            self._add(span, kind, ts, "signal", strategy, symbol, reason, _with_extra(payload, extra), False)
 
     def failed(
         self,
@@ -174,21 +212,17 @@ class SpanEvents:
         symbol: Any,
         reason: str | None,
         payload: dict[Any, Any],
-        extra: dict[Any, Any] | None,
     ) -> None:
-        if self.budget.saturated(span):
-            return
-        near = is_near_miss(payload.get("value"), payload.get("threshold"), False, self._margin)
-        if not near and self.budget.saturated(span, component, symbol, near=False):
-            return
-        kind = NEAR_MISS if near else FAILURE
-        if self.budget.admit(span, kind, component, symbol):
-            self._add(span, kind, ts, component, stage, symbol, reason, _with_extra(payload, extra), False, near)
+        """A failed ``record()``."""
+        value, threshold = payload.get("value"), payload.get("threshold")
+        kind = self.budget.screen(span, component, symbol, value, threshold, self._margin)
+        if kind is not None and self.budget.admit(span, kind, component, symbol):
+            self._add(span, kind, ts, component, stage, symbol, reason, payload, False)
 
     def signal(self, span: Any, ts: float, strategy: Any, symbol: Any, extra: dict[Any, Any] | None) -> None:
         if self.budget.admit(span, SIGNAL, "signal", symbol):
             payload: dict[Any, Any] = {"strategy": strategy, "signal": True}
-            self._add(span, SIGNAL, ts, "signal", strategy, symbol, None, _with_extra(payload, extra), True, False)
+            self._add(span, SIGNAL, ts, "signal", strategy, symbol, None, _with_extra(payload, extra), True)
 
     def _add(
         self,
@@ -201,7 +235,6 @@ class SpanEvents:
         reason: str | None,
         payload: dict[Any, Any],
         passed: bool,
-        near: bool,
     ) -> None:
         # The same coercion, scrubbing and attribute shape as the writer gives the log records.
         clean = self._sanitizer.payload(payload)
@@ -213,7 +246,7 @@ class SpanEvents:
             field_text(symbol),
             field_text(reason),
             passed,
-            near,
+            kind == NEAR_MISS,
             clean,
         )
         span.add_event(EVENT_NAMES[kind], attributes, timestamp=int(ts * 1e9))
