@@ -9,10 +9,10 @@ Names follow the OTel-to-Prometheus compatibility specification, as the exporter
 UCUM units mapped to suffixes (annotations such as ``{trade}`` dropped), ``_total`` on monotonic sums,
 ``target_info`` from the resource, ``otel_scope_*`` labels. One deliberate difference: a gauge whose unit
 is ``1`` gets the ``_ratio`` suffix the specification asks for (the exporter leaves a TODO there), so
-the names agree with :func:`otel_breakout.catalogue.prometheus_name` and with what the Collector and
-Prometheus' own OTLP receiver produce for the same metric pushed over OTLP. OpenMetrics output also
-carries the SDK's exemplars (trace and span ids) on counters and histogram buckets, which the exporter
-drops: a Prometheus with exemplar storage links a latency bucket to the trace of a slow cycle.
+the names agree with what the Collector and Prometheus' own OTLP receiver produce for the same metric
+pushed over OTLP. OpenMetrics output also carries the SDK's exemplars (trace and span ids) on counters and
+histogram buckets, which the exporter drops: a Prometheus with exemplar storage links a latency bucket to
+the trace of a slow cycle.
 """
 
 from __future__ import annotations
@@ -103,6 +103,9 @@ def _unit_suffix(unit: str, gauge: bool) -> str:
 
 def metric_family_name(name: str, unit: str, kind: str, *, gauge: bool | None = None) -> tuple[str, str]:
     """(family name, unit suffix) for an OTel metric; counters' samples add ``_total`` to the family name.
+
+    The one naming rule: :func:`otel_breakout.catalogue.prometheus_name` (dashboards, alert rules, the
+    README) is this too.
 
     ``gauge``: whether the OTel data is a Gauge (default: ``kind == "gauge"``); an up-down counter is
     exposed as a gauge but does not take the ``_ratio`` suffix.

@@ -16,6 +16,7 @@ from typing import Literal
 
 from opentelemetry.metrics import Counter, Histogram, Meter, UpDownCounter
 
+from otel_breakout._exposition import metric_family_name
 from otel_breakout._views import LATENCY_BUCKETS_SECONDS
 
 __all__ = [
@@ -308,50 +309,14 @@ def create_instrument(meter: Meter, name: str) -> Counter | UpDownCounter | Hist
     raise ValueError(f"{name} is a {spec.kind}; create it as an observable instrument")
 
 
-# The OTel-to-Prometheus compatibility specification, as our pull exposition (otel_breakout._exposition)
-# applies it: runs of characters outside [a-zA-Z0-9:] become one "_"; UCUM annotations
-# ({thread}) are dropped; "1" adds no suffix except "_ratio" on gauges; known units map to words; monotonic
-# sums end in _total.
-_INVALID_NAME = re.compile(r"[^a-zA-Z0-9:]+")
-_UNIT_ANNOTATION = re.compile(r"{.*}")
-_UNIT_WORDS = {
-    "d": "days", "h": "hours", "min": "minutes", "s": "seconds", "ms": "milliseconds", "us": "microseconds",
-    "ns": "nanoseconds", "By": "bytes", "KiBy": "kibibytes", "MiBy": "mebibytes", "GiBy": "gibibytes",
-    "TiBy": "tibibytes", "KBy": "kilobytes", "MBy": "megabytes", "GBy": "gigabytes", "TBy": "terabytes",
-    "m": "meters", "V": "volts", "A": "amperes", "J": "joules", "W": "watts", "g": "grams", "Cel": "celsius",
-    "Hz": "hertz", "1": "", "%": "percent",
-}  # fmt: skip
-_PER_UNIT_WORDS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week", "mo": "month", "y": "year"}
-
-
-def _prometheus_unit(unit: str) -> str:
-    unit = _UNIT_ANNOTATION.sub("", unit)
-    if unit in _UNIT_WORDS:
-        return _UNIT_WORDS[unit]
-    top, slash, bottom = unit.partition("/")
-    bottom = _INVALID_NAME.sub("_", bottom)
-    if slash and bottom:
-        top = _INVALID_NAME.sub("_", top)
-        top = _UNIT_WORDS.get(top, top)
-        bottom = _PER_UNIT_WORDS.get(bottom, bottom)
-        return f"{top}_per_{bottom}" if top else f"per_{bottom}"
-    return _INVALID_NAME.sub("_", unit).strip("_")
-
-
 def prometheus_name(spec: MetricSpec) -> str:
-    """The Prometheus family name (histograms: the base name of ``_bucket``/``_sum``/``_count``)."""
-    name = _INVALID_NAME.sub("_", spec.name)
-    counter = spec.kind == "counter"
-    if counter and name.endswith("_total"):
-        name = name[: -len("_total")]
-    unit = _prometheus_unit(spec.unit)
-    if spec.unit == "1" and spec.kind == "gauge":
-        # The compatibility specification's one special case, which our pull exposition (and the Collector,
-        # and Prometheus' OTLP receiver) apply: a gauge of unit "1" is a ratio. Sums of "1" take no suffix.
-        unit = "ratio"
-    if unit and not name.endswith("_" + unit):
-        name += "_" + unit
-    return name + "_total" if counter else name
+    """The Prometheus family name (histograms: the base name of ``_bucket``/``_sum``/``_count``).
+
+    The name our pull exposition gives the instrument (the OTel-to-Prometheus compatibility rules, as the
+    Collector and Prometheus' OTLP receiver apply them): counters' samples end in ``_total``.
+    """
+    family, _ = metric_family_name(spec.name, spec.unit, spec.kind)
+    return family + "_total" if spec.kind == "counter" else family
 
 
 def names_in(group: str, specs: Sequence[MetricSpec] = CATALOGUE) -> list[str]:
