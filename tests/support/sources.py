@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from otel_breakout.metrics import ResourceMetrics
+
 
 @dataclass(frozen=True, slots=True)
 class Sample:
@@ -49,27 +51,13 @@ class ListLogger:
         return (self.clock() if now is None else now) - self.last_cycle_end
 
 
-@dataclass(frozen=True, slots=True)
-class Resources:
-    timestamp: float
-    cpu_percent: float
-    memory_percent: float
-    memory_used_mb: float
-    memory_available_mb: float
-    disk_usage_percent: float
-    disk_free_gb: float
-    active_threads: int
-    open_files: int
-    network_connections: int
-
-
 class FixedMonitor:
     """Reports the status and issues it was given."""
 
     def __init__(self, status: str = "ok", issues: list[dict[str, Any]] | None = None) -> None:
         self.status = status
         self.issues = issues or []
-        self.current = Resources(1000.0, 12.5, 40.0, 512.0, 1024.0, 55.0, 100.0, 9, 20, 3)
+        self.current = ResourceMetrics(1000.0, 12.5, 40.0, 512.0, 1024.0, 55.0, 100.0, 9, 20, 3)
 
     def get_current_metrics(self) -> Any:
         return self.current
