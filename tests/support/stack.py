@@ -19,6 +19,7 @@ __all__ = [
     "BOT_JOB",
     "BOT_LABELS",
     "COLLECTOR_CONFIG",
+    "COLLECTOR_METRICS",
     "COMPOSE",
     "DASHBOARD_DIR",
     "DATASOURCES",
@@ -74,6 +75,26 @@ GRAFANA_TEST_VARIABLES = {
     "__rate_interval": "10s",
     "__range": "5m",
     "__tags": 'service_name="breakout-bot"',
+}
+
+
+# The Collector's own metrics the rules and the Fleet Overview read, as the pinned release (0.159.0) serves
+# them with collector-config/config.yaml's without_type_suffix and without_units: the `otelcol_` prefix
+# and the metadata.yaml names of receiver/receiverhelper and exporter/exporterhelper in
+# open-telemetry/opentelemetry-collector at v0.159.0, each with the label that tells components apart.
+COLLECTOR_METRICS: dict[str, str] = {
+    **{
+        f"otelcol_receiver_{outcome}_{unit}": "receiver"
+        for outcome in ("accepted", "refused", "failed")
+        for unit in ("spans", "metric_points", "log_records")
+    },
+    **{
+        f"otelcol_exporter_{outcome}_{unit}": "exporter"
+        for outcome in ("sent", "send_failed", "enqueue_failed")
+        for unit in ("spans", "metric_points", "log_records")
+    },
+    "otelcol_exporter_queue_size": "exporter",
+    "otelcol_exporter_queue_capacity": "exporter",
 }
 
 
