@@ -222,13 +222,16 @@ def test_every_alert_has_a_runbook_section_in_the_readme() -> None:
         assert len(section.split()) > 40, f"the runbook for {rule['alert']} is too thin to act on"
 
 
-def test_the_readme_says_which_copy_of_the_metrics_the_stack_reads() -> None:
-    section = README.split("### Which copy of the metrics", 1)[1].split("\n## ", 1)[0]
-    assert f'job="{BOT_JOB}"' in section
-    # The OTLP copy must land under another job, or selecting by job would pick both.
-    service_name = load_yaml(COMPOSE)["services"]["app"]["environment"]["OTEL_SERVICE_NAME"]
-    assert service_name != BOT_JOB
-    assert f'job="{service_name}"' in section
+def test_the_readme_explains_the_three_deployments_and_the_fleet_view() -> None:
+    section = README.split("### Which copy of the metrics", 1)[1].split("\n### Dashboards", 1)[0]
+    for deployment in ("**Scraped only**", "**Pushed over OTLP only**", "**Both at once**"):
+        assert deployment in section
+    for label in IDENTITY_LABELS:
+        assert f"`{label}`" in section
+    assert "otlp.promote_resource_attributes" in section and f'job="{BOT_JOB}"' in section
+    assert "### Fleets" in section and "**Fleet Overview**" in section
+    # Nobody edits a query to switch deployments any more.
+    assert not re.search(r"replace `?job=", README, re.IGNORECASE)
 
 
 def test_log_panels_follow_the_bot_selector() -> None:
