@@ -182,3 +182,19 @@ def test_the_collector_metrics_the_stack_reads_exist_in_the_release() -> None:
     # The Fleet Overview builds names from a prefix and a unit; what it reads must be in the list.
     assert read - {"otelcol_receiver_accepted", "otelcol_receiver_refused", "otelcol_receiver_failed",
                    "otelcol_exporter_sent"} <= set(COLLECTOR_METRICS)  # fmt: skip
+
+
+def test_tempo_keeps_every_span_for_traceql_metrics_and_flushes_the_blocks() -> None:
+    # local-blocks keeps only root and server spans unless told otherwise (Tempo 2.10's default
+    # filter_server_spans: true): engine.scan, engine.signals and engine.manage are internal children.
+    assert "local-blocks" in TEMPO["overrides"]["defaults"]["metrics_generator"]["processors"]
+    local_blocks = TEMPO["metrics_generator"]["processor"]["local_blocks"]
+    assert local_blocks["filter_server_spans"] is False
+    assert local_blocks["flush_to_storage"] is True  # TraceQL metrics over history, not only memory
+    assert TEMPO["metrics_generator"]["traces_storage"]["path"].startswith("/var/tempo/")
+
+
+def test_no_component_sends_usage_reports() -> None:
+    assert TEMPO["usage_report"]["reporting_enabled"] is False
+    assert load_yaml(ROOT / "loki" / "loki.yml")["analytics"]["reporting_enabled"] is False
+    assert SERVICES["grafana"]["environment"]["GF_ANALYTICS_REPORTING_ENABLED"] == "false"
