@@ -13,6 +13,13 @@ the names agree with what the Collector and Prometheus' own OTLP receiver produc
 pushed over OTLP. OpenMetrics output also carries the SDK's exemplars (trace and span ids) on counters and
 histogram buckets, which the exporter drops: a Prometheus with exemplar storage links a latency bucket to
 the trace of a slow cycle.
+
+Identity labels: the writer can copy chosen resource attributes onto every series (the exporter's
+``with_resource_constant_labels`` option in the compatibility specification). The pull reader copies
+:data:`IDENTITY_ATTRIBUTES`, the same attributes the stack's Prometheus promotes from OTLP
+(``otlp.promote_resource_attributes``), so a bot's series carry the same ``service_name`` and
+``service_instance_id`` whether they were scraped or pushed: dashboards select a bot by them and
+collapse the two copies of one process into one.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from opentelemetry.sdk.metrics.export import (
     Sum,
 )
 
-__all__ = ["ExpositionWriter", "format_value", "metric_family_name"]
+__all__ = ["IDENTITY_ATTRIBUTES", "ExpositionWriter", "format_value", "metric_family_name"]
 
 _logger = logging.getLogger("otel_breakout")
 
@@ -54,6 +61,11 @@ _PER_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"
 _SPECIAL_VALUES = {"inf": "+Inf", "-inf": "-Inf", "nan": "NaN"}
 _SCOPE_PREFIX = "otel_scope_"
 _TEXT_TYPE = {"counter": "counter", "gauge": "gauge", "histogram": "histogram"}
+
+# Which bot (service.name, plus the environment it runs in) and which process of it (service.instance.id):
+# enough to tell bots apart and to recognise two copies of one process, bounded in cardinality (one value
+# per process), and identical to Prometheus' OTLP promotion of the same attributes.
+IDENTITY_ATTRIBUTES: tuple[str, ...] = ("deployment.environment.name", "service.instance.id", "service.name")
 
 
 def format_value(value: float) -> str:
@@ -203,9 +215,14 @@ class _Family:
 class ExpositionWriter:
     """Formats ``MetricsData``; keeps per-stream label caches, so use one writer per reader (not thread-safe)."""
 
-    def __init__(self, *, target_info: bool = True, scope_labels: bool = True) -> None:
+    def __init__(
+        self, *, target_info: bool = True, scope_labels: bool = True, resource_labels: Sequence[str] = ()
+    ) -> None:
         self._target_info = target_info
         self._scope_labels = scope_labels
+        self._resource_keys = tuple(resource_labels)
+        # The resource attributes copied onto every series, as sanitised (name, value) pairs.
+        self._identity: tuple[tuple[str, str], ...] = ()
         # (scope, metric name) -> {id(attributes): (attributes, label block, bucket split)}; rebuilt every
         # write so that streams that disappeared are forgotten.
         self._labels: dict[tuple[object, str], dict[int, _Cached]] = {}
@@ -221,6 +238,11 @@ class ExpositionWriter:
         for rm in data.resource_metrics if data is not None else ():
             if self._target_info and not target:
                 target = self._resource_labels(rm.resource)
+            identity = self._identity_pairs(rm.resource)
+            if identity != self._identity:
+                # Another resource (never, with one SDK provider): no cached label block may be reused.
+                self._identity = identity
+                self._labels = {}
             for sm in rm.scope_metrics:
                 scope = sm.scope
                 scope_pairs: list[tuple[str, str]] = []
@@ -250,6 +272,14 @@ class ExpositionWriter:
         block = _label_block(pairs)
         self._resource = (resource, block)
         return block
+
+    def _identity_pairs(self, resource: Any) -> tuple[tuple[str, str], ...]:
+        if not self._resource_keys:
+            return ()
+        attributes = resource.attributes
+        return tuple(
+            (_sanitize_label(key), _label_text(attributes[key])) for key in self._resource_keys if key in attributes
+        )
 
     def _family_name(self, name: str, unit: str, kind: str, gauge: bool) -> tuple[str, str]:
         key = (name, unit, kind, gauge)
@@ -292,7 +322,12 @@ class ExpositionWriter:
             attributes = point.attributes
             hit = old.get(id(attributes))
             if hit is None or hit[0] is not attributes:
-                pairs = scope_pairs + _point_pairs(attributes)
+                point_pairs = _point_pairs(attributes)
+                if self._identity:
+                    # A point attribute of the same name wins, as in Prometheus' OTLP promotion.
+                    taken = {key for key, _ in point_pairs}
+                    point_pairs += [pair for pair in self._identity if pair[0] not in taken]
+                pairs = scope_pairs + point_pairs
                 split = _bucket_labels(pairs) if kind == "histogram" else ("", "")
                 hit = (attributes, _label_block(pairs), split)
             new[id(attributes)] = hit

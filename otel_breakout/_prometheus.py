@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry.sdk.metrics import (
@@ -21,7 +22,7 @@ from opentelemetry.sdk.metrics import (
 )
 from opentelemetry.sdk.metrics.export import AggregationTemporality, CardinalityLimits, MetricReader, MetricsData
 
-from otel_breakout._exposition import ExpositionWriter
+from otel_breakout._exposition import IDENTITY_ATTRIBUTES, ExpositionWriter
 
 __all__ = ["PrometheusPullReader"]
 
@@ -36,6 +37,9 @@ class PrometheusPullReader(MetricReader):
     A caller always gets data collected after it arrived (it never receives a collection that was
     already under way), so coalescing costs no freshness; it only stops a burst of scrapes (an HA pair
     of Prometheus servers, a dashboard refreshing) from running the SDK collection once per request.
+
+    ``resource_labels``: resource attributes copied onto every series (default: the bot's identity,
+    :data:`otel_breakout.catalogue.IDENTITY_ATTRIBUTES`); ``()`` leaves them on ``target_info`` only.
     """
 
     def __init__(
@@ -44,6 +48,7 @@ class PrometheusPullReader(MetricReader):
         cardinality_limits: CardinalityLimits | None = None,
         target_info: bool = True,
         scope_labels: bool = True,
+        resource_labels: Sequence[str] = IDENTITY_ATTRIBUTES,
     ) -> None:
         super().__init__(
             preferred_temporality={
@@ -56,7 +61,9 @@ class PrometheusPullReader(MetricReader):
             },
             cardinality_limits=cardinality_limits,
         )
-        self._writer = ExpositionWriter(target_info=target_info, scope_labels=scope_labels)
+        self._writer = ExpositionWriter(
+            target_info=target_info, scope_labels=scope_labels, resource_labels=resource_labels
+        )
         self._cond = threading.Condition()
         self._started = 0  # collections begun
         self._finished = 0  # number of the last collection that completed

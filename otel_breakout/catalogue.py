@@ -16,13 +16,14 @@ from typing import Literal
 
 from opentelemetry.metrics import Counter, Histogram, Meter, UpDownCounter
 
-from otel_breakout._exposition import metric_family_name
+from otel_breakout._exposition import IDENTITY_ATTRIBUTES, metric_family_name
 from otel_breakout._views import LATENCY_BUCKETS_SECONDS
 
 __all__ = [
     "CATALOGUE",
     "ENGINE_STATES",
     "GROUPS",
+    "IDENTITY_ATTRIBUTES",
     "OUTCOMES",
     "SEED_ALIASES",
     "MetricSpec",

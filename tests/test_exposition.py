@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 from prometheus_client.utils import floatToGoString as _go_float
 
 from otel_breakout._exposition import ExpositionWriter, format_value
-from otel_breakout.catalogue import CATALOGUE, prometheus_name
+from otel_breakout.catalogue import CATALOGUE, IDENTITY_ATTRIBUTES, prometheus_name
 from otel_breakout.testing import capture_telemetry
 from tests.support.binaries import require_binary
 
@@ -287,3 +287,51 @@ def test_openmetrics_carries_exemplars_of_traced_measurements() -> None:
         assert "trace_id" not in capture.telemetry.prometheus_text().decode()
     finally:
         capture.close()
+
+
+def _identity_text(resource: Resource, attributes: dict[str, str] | None = None) -> str:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader], resource=resource)
+    try:
+        meter = provider.get_meter("m")
+        meter.create_counter("c").add(1, attributes or {})
+        meter.create_histogram("h", unit="s").record(0.5)
+        writer = ExpositionWriter(scope_labels=False, resource_labels=IDENTITY_ATTRIBUTES)
+        return writer.write(reader.get_metrics_data()).decode()
+    finally:
+        provider.shutdown()
+
+
+def test_identity_attributes_label_every_series_and_target_info_keeps_the_whole_resource() -> None:
+    resource = Resource.create(
+        {"service.name": "bot-a", "service.instance.id": "i-1", "deployment.environment.name": "prod", "x.y": "z"}
+    )
+    text = _identity_text(resource)
+    identity = 'deployment_environment_name="prod",service_instance_id="i-1",service_name="bot-a"'
+    assert f"c_total{{{identity}}} 1.0\n" in text
+    # le keeps its place in name order, as prometheus_client writes bucket lines.
+    assert 'h_seconds_bucket{deployment_environment_name="prod",le="+Inf",service_instance_id="i-1",' in text
+    assert f"h_seconds_count{{{identity}}} 1.0\n" in text
+    (target,) = [line for line in text.splitlines() if line.startswith("target_info{")]
+    assert 'x_y="z"' in target and 'service_name="bot-a"' in target
+
+
+def test_identity_labels_skip_absent_attributes_and_yield_to_point_attributes() -> None:
+    text = _identity_text(Resource({"service.name": "bot-a"}), {"service.name": "from-the-point"})
+    (line,) = [line for line in text.splitlines() if line.startswith("c_total{")]
+    # Neither environment nor instance id in the resource: no empty labels.
+    assert line == 'c_total{service_name="from-the-point"} 1.0'
+
+
+def test_the_pull_reader_labels_series_with_the_identity_by_default() -> None:
+    from otel_breakout._prometheus import PrometheusPullReader
+
+    resource = Resource.create({"service.name": "bot-b", "service.instance.id": "i-2"})
+    for reader, labelled in ((PrometheusPullReader(), True), (PrometheusPullReader(resource_labels=()), False)):
+        provider = MeterProvider(metric_readers=[reader], resource=resource)
+        try:
+            provider.get_meter("m").create_counter("c").add(2)
+            (line,) = [line for line in reader.render().decode().splitlines() if line.startswith("c_total")]
+            assert ('service_instance_id="i-2",service_name="bot-b"' in line) is labelled
+        finally:
+            provider.shutdown()

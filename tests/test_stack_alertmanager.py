@@ -49,7 +49,11 @@ def test_every_severity_the_rules_use_has_a_route() -> None:
 
 
 def test_groups_are_per_alert_and_bot() -> None:
-    assert CONFIG["route"]["group_by"] == ["alertname", "job", "instance"]
+    # A bot is its service_name in its environment, whichever copy of its metrics an alert came from;
+    # `job` keeps the scrape-target alerts of different jobs apart.
+    assert CONFIG["route"]["group_by"] == ["alertname", "deployment_environment_name", "service_name", "job"]
+    (inhibit,) = CONFIG["inhibit_rules"]
+    assert {"deployment_environment_name", "service_name", "service_instance_id"} <= set(inhibit["equal"])
 
 
 def test_every_receiver_posts_to_the_collectors_webhook_receiver() -> None:
@@ -61,8 +65,8 @@ def test_every_receiver_posts_to_the_collectors_webhook_receiver() -> None:
         assert all(hook["send_resolved"] for hook in receiver["webhook_configs"])
 
 
-def _alert(severity: str, instance: str = "bot:8000") -> dict[str, Any]:
-    labels = {"alertname": "HighMemoryUsage", "severity": severity, "job": "breakout-bot-api", "instance": instance}
+def _alert(severity: str, bot: str = "bot-a") -> dict[str, Any]:
+    labels = {"alertname": "HighMemoryUsage", "severity": severity, "service_name": bot, "service_instance_id": "i1"}
     return {"labels": labels, "annotations": {"summary": f"{severity} test alert"}}
 
 
@@ -70,7 +74,7 @@ def _alert(severity: str, instance: str = "bot:8000") -> dict[str, Any]:
 @pytest.mark.slow
 def test_critical_inhibits_the_warning_of_the_same_alert_on_a_real_alertmanager(tmp_path: Path) -> None:
     with running_alertmanager(tmp_path, yaml.safe_dump(CONFIG)) as alertmanager:
-        alertmanager.post(_alert("warning"), _alert("warning", instance="other:8000"), _alert("critical"))
+        alertmanager.post(_alert("warning"), _alert("warning", bot="bot-b"), _alert("critical"))
 
         def settled() -> list[dict[str, Any]] | None:
             alerts = alertmanager.alerts(alertname="HighMemoryUsage")
@@ -78,9 +82,9 @@ def test_critical_inhibits_the_warning_of_the_same_alert_on_a_real_alertmanager(
             return alerts if len(alerts) == 3 and inhibited else None
 
         alerts = wait_for(settled, timeout=15, what="Alertmanager to apply the inhibition")
-        states = {(a["labels"]["severity"], a["labels"]["instance"]): a["status"] for a in alerts}
-        assert states[("warning", "bot:8000")]["state"] == "suppressed"
-        assert states[("warning", "bot:8000")]["inhibitedBy"]
+        states = {(a["labels"]["severity"], a["labels"]["service_name"]): a["status"] for a in alerts}
+        assert states[("warning", "bot-a")]["state"] == "suppressed"
+        assert states[("warning", "bot-a")]["inhibitedBy"]
         # The critical alert itself, and the warning of another bot, stay active.
-        assert states[("critical", "bot:8000")]["state"] == "active"
-        assert states[("warning", "other:8000")]["state"] == "active"
+        assert states[("critical", "bot-a")]["state"] == "active"
+        assert states[("warning", "bot-b")]["state"] == "active"

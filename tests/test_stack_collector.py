@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.support.stack import COLLECTOR_CONFIG, COMPOSE, ROOT, load_yaml, recording_rules
+from tests.support.stack import COLLECTOR_CONFIG, COLLECTOR_METRICS, COMPOSE, ROOT, load_yaml, recording_rules
 
 CONFIG: dict[str, Any] = load_yaml(COLLECTOR_CONFIG)
 SERVICES: dict[str, dict[str, Any]] = load_yaml(COMPOSE)["services"]
@@ -29,6 +29,9 @@ DEPRECATED = {
     "spanmetrics": "span_metrics",
     "logging": "debug (removed)",
     "loki": "otlp_http to Loki's /otlp (the loki exporter was removed)",
+    # Still in the release, but the Collector's batching-migration RFC (docs/rfcs/batching-migration.md at
+    # v0.159.0) moves batching into the exporters' sending queue and retires the processor.
+    "batch": "sending_queue.batch on each exporter (the legacy batch processor is being retired)",
 }
 # The exporters in the release that are gRPC OTLP under the deprecated name `otlp`.
 DEPRECATED_EXPORTERS = {"otlp": "otlp_grpc (renamed in 0.144)"}
@@ -78,11 +81,20 @@ def test_pipelines_carry_a_signal_every_component_handles() -> None:
                 assert signal in TYPES[kind][_type(component_id)], f"{name}: {component_id} has no {signal}"
 
 
-def test_memory_limiter_first_and_batch_last_in_every_pipeline() -> None:
+def test_memory_limiter_first_in_every_pipeline_and_batching_in_every_exporter() -> None:
     for name, pipeline in PIPELINES.items():
         processors = pipeline["processors"]
         assert processors[0] == "memory_limiter", name
-        assert processors[-1] == "batch", name
+        assert "batch" not in {_type(p) for p in processors}, name
+    for name, exporter in CONFIG["exporters"].items():
+        queue = exporter["sending_queue"]
+        batch = queue["batch"]
+        # Sized in items, explicitly: left out, the batch would take the queue's sizer (requests), and the
+        # release refuses a min_size above queue_size for one sizer.
+        assert batch["sizer"] == "items", name
+        assert queue.get("sizer", "requests") != batch["sizer"] or batch["min_size"] <= queue["queue_size"], name
+        assert 0 < batch["min_size"] <= batch["max_size"], name
+        assert batch["flush_timeout"], name
 
 
 def test_exporters_reach_prometheus_loki_and_tempo_on_their_compose_ports() -> None:
@@ -144,3 +156,45 @@ def test_alert_notifications_become_logs_named_alertmanager() -> None:
     (attribute,) = CONFIG["processors"]["resource/alertmanager"]["attributes"]
     assert attribute == {"key": "service.name", "value": "alertmanager", "action": "upsert"}
     assert "otlp_http/loki" in pipeline["exporters"]
+
+
+# The internal metrics of the pinned release (open-telemetry/opentelemetry-collector v0.159.0,
+# receiver/receiverhelper/metadata.yaml and exporter/exporterhelper/metadata.yaml), as the pull reader
+# serves them with without_type_suffix and without_units: `otelcol_` + the metadata name.
+RELEASE_TELEMETRY = {
+    *(f"receiver_{outcome}_{unit}" for outcome in ("accepted", "refused", "failed")
+      for unit in ("spans", "metric_points", "log_records", "profile_samples")),
+    "receiver_requests",
+    *(f"exporter_{outcome}_{unit}" for outcome in ("sent", "send_failed", "enqueue_failed")
+      for unit in ("spans", "metric_points", "log_records", "profile_samples")),
+    "exporter_queue_size", "exporter_queue_capacity", "exporter_in_flight_requests",
+}  # fmt: skip
+
+
+def test_the_collector_metrics_the_stack_reads_exist_in_the_release() -> None:
+    for name in COLLECTOR_METRICS:
+        assert name.removeprefix("otelcol_") in RELEASE_TELEMETRY, name
+    read = set()
+    for path in (ROOT / "grafana" / "dashboards").glob("*.json"):
+        read |= set(re.findall(r"(?<!:)otelcol_[a-z_]+", path.read_text()))  # not in recorded names
+    for rule in recording_rules():
+        read |= set(re.findall(r"otelcol_[a-z_]+", rule["expr"]))
+    # The Fleet Overview builds names from a prefix and a unit; what it reads must be in the list.
+    assert read - {"otelcol_receiver_accepted", "otelcol_receiver_refused", "otelcol_receiver_failed",
+                   "otelcol_exporter_sent"} <= set(COLLECTOR_METRICS)  # fmt: skip
+
+
+def test_tempo_keeps_every_span_for_traceql_metrics_and_flushes_the_blocks() -> None:
+    # local-blocks keeps only root and server spans unless told otherwise (Tempo 2.10's default
+    # filter_server_spans: true): engine.scan, engine.signals and engine.manage are internal children.
+    assert "local-blocks" in TEMPO["overrides"]["defaults"]["metrics_generator"]["processors"]
+    local_blocks = TEMPO["metrics_generator"]["processor"]["local_blocks"]
+    assert local_blocks["filter_server_spans"] is False
+    assert local_blocks["flush_to_storage"] is True  # TraceQL metrics over history, not only memory
+    assert TEMPO["metrics_generator"]["traces_storage"]["path"].startswith("/var/tempo/")
+
+
+def test_no_component_sends_usage_reports() -> None:
+    assert TEMPO["usage_report"]["reporting_enabled"] is False
+    assert load_yaml(ROOT / "loki" / "loki.yml")["analytics"]["reporting_enabled"] is False
+    assert SERVICES["grafana"]["environment"]["GF_ANALYTICS_REPORTING_ENABLED"] == "false"

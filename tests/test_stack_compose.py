@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.resources
+import json
 import re
 import shlex
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.support.stack import COMPOSE, ROOT, load_yaml, volume_mounts
@@ -125,3 +130,68 @@ def test_the_app_is_the_demo_built_from_this_repository() -> None:
     assert {".git", ".venv", ".env"} <= set(ignored)
     # The service name the dashboards' log panels and Loki select on.
     assert app["environment"]["OTEL_SERVICE_NAME"] == "breakout-bot"
+
+
+# --- the Compose specification and the upstream defects fixed in review ------------------------------------
+
+LINUX_OVERRIDE = ROOT / "compose.linux.yaml"
+
+
+def _compose_schema() -> dict[str, Any]:
+    """The Compose specification's JSON schema, as check-jsonschema (pinned in the dev dependencies) vendors it."""
+    vendor = importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+    raw = vendor.joinpath("compose-spec.json").read_bytes()
+    # The package ships the schema's digest: the file is the one it was released with.
+    assert hashlib.sha256(raw).hexdigest() == vendor.joinpath("sha256/compose-spec.sha256").read_text().strip()
+    schema: dict[str, Any] = json.loads(raw)
+    return schema
+
+
+@pytest.mark.parametrize("path", [COMPOSE, LINUX_OVERRIDE], ids=lambda p: p.name)
+def test_compose_files_follow_the_compose_specification(path: Path) -> None:
+    schema = _compose_schema()
+    assert schema["title"] == "Compose Specification"
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(load_yaml(path))]
+    assert not errors, "\n".join(errors)
+
+
+def test_the_schema_check_can_fail() -> None:
+    validator = jsonschema.Draft202012Validator(_compose_schema())
+    broken = load_yaml(COMPOSE)
+    broken["services"]["app"]["pull_policy"] = "sometimes"
+    broken["services"]["grafana"]["helthcheck"] = {}
+    messages = [e.message for e in validator.iter_errors(broken)]
+    assert any("sometimes" in m for m in messages)
+    assert any("helthcheck" in m for m in messages)
+
+
+@pytest.mark.parametrize("name", sorted(name for name, service in SERVICES.items() if "build" in service))
+def test_images_built_here_are_never_pulled(name: str) -> None:
+    # Without pull_policy: build, compose tries the registry first, where anyone could publish the name.
+    service = SERVICES[name]
+    assert service["pull_policy"] == "build", name
+    assert service["image"].startswith("otel-breakout/")
+
+
+def test_the_app_healthcheck_asks_the_health_route_not_the_exposition() -> None:
+    test = " ".join(SERVICES["app"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/api/metrics/health'" in test
+    from otel_breakout.api import create_app
+
+    assert "/api/metrics/health" in {getattr(route, "path", None) for route in create_app().routes}
+
+
+def test_node_exporter_starts_on_docker_desktop_and_gets_propagation_on_linux() -> None:
+    service = SERVICES["node-exporter"]
+    # Docker Desktop and rootless Docker refuse mount propagation: none by default.
+    assert service["volumes"] == ["/:/host:ro"]
+    assert "--path.rootfs=/host" in service["command"]
+    assert service["pid"] == "host"
+    # compose.linux.yaml replaces that mount (compose merges volumes by their target) with rslave.
+    override = load_yaml(LINUX_OVERRIDE)
+    assert set(override["services"]) == {"node-exporter"}
+    (mount,) = override["services"]["node-exporter"]["volumes"]
+    assert mount == "/:/host:ro,rslave"
+    assert volume_mounts(override["services"]["node-exporter"]) == volume_mounts(service)
+    assert "compose.linux.yaml" in COMPOSE.read_text()

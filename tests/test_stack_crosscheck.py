@@ -2,7 +2,8 @@
 
 Metric and label names in rules and dashboards must exist in ``otel_breakout.catalogue`` (or be a
 recording rule of ours, or one of the few external series listed below with the reason), every selector
-of our metrics must pick the scraped copy, and every alert must have its runbook in the README.
+of our metrics must select bots by identity (never by the copy: job or instance) and collapse the copies
+of one process, and every alert must have its runbook in the README.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from typing import Any
 
 import pytest
 
-from otel_breakout.catalogue import CATALOGUE, ENGINE_STATES, prometheus_name
+from otel_breakout.catalogue import CATALOGUE, ENGINE_STATES, get_spec, prometheus_name
 from tests.support.promql import Selector, grouping_labels, selectors, substitute
 from tests.support.stack import (
     BOT_JOB,
+    COLLECTOR_METRICS,
     COMPOSE,
     GRAFANA_TEST_VARIABLES,
+    IDENTITY_LABELS,
     ROOT,
     Query,
     alert_rules,
@@ -30,6 +33,7 @@ from tests.support.stack import (
     panels,
     recording_rules,
     rule_queries,
+    tempo_queries,
 )
 
 README = (ROOT / "README.md").read_text()
@@ -38,18 +42,17 @@ README = (ROOT / "README.md").read_text()
 EXTERNAL = {
     "up": "Prometheus' own scrape health (TargetDown)",
     "ALERTS": "Prometheus' own alert series (alert annotations on dashboards)",
-    "otelcol_exporter_enqueue_failed_spans": "Collector queue drops (CollectorQueueDrops)",
-    "otelcol_exporter_enqueue_failed_metric_points": "Collector queue drops (CollectorQueueDrops)",
-    "otelcol_exporter_enqueue_failed_log_records": "Collector queue drops (CollectorQueueDrops)",
-    "otelcol_exporter_send_failed_spans": "Collector export failures (CollectorExportFailures)",
-    "otelcol_exporter_send_failed_metric_points": "Collector export failures (CollectorExportFailures)",
-    "otelcol_exporter_send_failed_log_records": "Collector export failures (CollectorExportFailures)",
+    "target_info": "the bot's resource as its scrape served it (TargetDown names the bot it last saw)",
     "traces_spanmetrics_calls_total": "Tempo's span metrics (trace-to-metrics links)",
     "traces_spanmetrics_latency_bucket": "Tempo's span metrics (trace-to-metrics links)",
+    **{name: "the Collector's own telemetry (Fleet Overview, Collector alerts)" for name in COLLECTOR_METRICS},
 }
-# Labels every scraped series has besides its attributes (target labels, scope labels of the exporter).
+# Labels every series of ours has besides its attributes: target labels, the bot's identity (every copy),
+# scope labels (the scrape only).
 TARGET_LABELS = {"job", "instance"}
 SCOPE_LABELS = {"otel_scope_name", "otel_scope_version", "otel_scope_schema_url"}
+# Labels of the Collector's own series, and of target_info (the resource: any attribute).
+COLLECTOR_LABELS = {"receiver", "exporter", "transport", "signal"}
 
 
 def _sanitize(attribute: str) -> str:
@@ -58,7 +61,8 @@ def _sanitize(attribute: str) -> str:
 
 LABELS_OF: dict[str, set[str]] = {}
 for _spec in CATALOGUE:
-    _labels = {_sanitize(a) for a in (*_spec.attributes, *_spec.optional_attributes)} | TARGET_LABELS | SCOPE_LABELS
+    _attributes = {_sanitize(a) for a in (*_spec.attributes, *_spec.optional_attributes)}
+    _labels = _attributes | TARGET_LABELS | SCOPE_LABELS | set(IDENTITY_LABELS)
     _base = prometheus_name(_spec)
     for _name in (f"{_base}_bucket", f"{_base}_sum", f"{_base}_count") if _spec.kind == "histogram" else (_base,):
         LABELS_OF[_name] = _labels | ({"le"} if _name.endswith("_bucket") else set())
@@ -78,7 +82,10 @@ RECORDED: dict[str, set[str]] = {rule["record"]: _recorded_labels(rule) for rule
 OUR_RECORDED = {
     rule["record"] for rule in recording_rules() if any(s.metric in LABELS_OF for s in selectors(rule["expr"]))
 }
-ALL_LABELS = set().union(*LABELS_OF.values(), *RECORDED.values()) | {"alertname", "alertstate", "severity", "service"}
+ALL_LABELS = set().union(*LABELS_OF.values(), *RECORDED.values()) | {"alertname", "alertstate", "severity"}
+ALL_LABELS |= COLLECTOR_LABELS
+# The Grafana variables as sentinels, so that a check can see which selector uses which variable.
+SENTINELS = {**GRAFANA_TEST_VARIABLES, "bot": "__BOT__", "env": "__ENV__"}
 
 
 def _concrete(query: Query) -> str:
@@ -122,11 +129,48 @@ def test_the_dashboards_cover_the_catalogue() -> None:
     assert shown == {spec.name for spec in CATALOGUE}, {spec.name for spec in CATALOGUE} - shown
 
 
-def test_every_selector_of_our_metrics_picks_the_scraped_copy() -> None:
+def test_every_selector_of_our_metrics_selects_bots_by_identity_never_by_copy() -> None:
     ours = catalogue_series_names()
-    for query, selector in _all_selectors():
-        if selector.metric in ours or selector.metric in OUR_RECORDED:
-            assert selector.value_of("job") == BOT_JOB, f"{query.origin}: {selector.metric} without job={BOT_JOB!r}"
+    checked = 0
+    for query in [*dashboard_queries(), *rule_queries(), *datasource_queries()]:
+        for selector in selectors(substitute(query.expr, SENTINELS)):
+            if selector.metric not in ours and selector.metric not in OUR_RECORDED:
+                continue
+            labels = {matcher.label for matcher in selector.matchers}
+            assert not labels & TARGET_LABELS, f"{query.origin}: {selector.metric} selects a copy by {labels}"
+            if query.kind in ("panel", "annotation"):
+                # The bot and environment selectors of the dashboard, on every selector.
+                assert (selector.value_of("service_name") or "") == "" and any(
+                    m.label == "service_name" and m.op == "=~" and m.value == "__BOT__" for m in selector.matchers
+                ), f"{query.origin}: {selector.metric} without the bot selector"
+                assert any(
+                    m.label == "deployment_environment_name" and m.value == "__ENV__" for m in selector.matchers
+                ), f"{query.origin}: {selector.metric} without the environment selector"
+            elif query.kind == "rule" and selector.metric in ours:
+                # Series without an identity are not a bot's.
+                assert any(m.label == "service_name" and m.op == "!=" and m.value == "" for m in selector.matchers), (
+                    f'{query.origin}: {selector.metric} without service_name!=""'
+                )
+            checked += 1
+    assert checked > 100
+
+
+_AGGREGATING = re.compile(r"\b(sum|count|avg|rate|increase)\s*(\(|by\b|without\b)")
+
+
+def test_queries_that_add_up_series_of_ours_first_collapse_the_copies_of_each_process() -> None:
+    # The two copies of one process (scraped and pushed) differ only in job and instance: anything that
+    # sums, counts, averages or takes a rate of raw series first takes one value per service_instance_id.
+    ours = catalogue_series_names()
+    for query in [*dashboard_queries(), *rule_queries()]:
+        expr = substitute(query.expr, SENTINELS)
+        raw = [s.metric for s in selectors(expr) if s.metric in ours]
+        if not raw or not _AGGREGATING.search(expr):
+            continue
+        gauges_only = all(get_spec(ours[name]).kind == "gauge" for name in raw)
+        if gauges_only and "sum" not in expr and "count" not in expr and "avg" not in expr:
+            continue  # rate-free max()/min() over gauges is copy-safe
+        assert "service_instance_id" in grouping_labels(expr), f"{query.origin}: copies are not collapsed"
 
 
 def test_matchers_use_labels_the_series_has() -> None:
@@ -144,7 +188,7 @@ def test_grouping_and_legends_use_known_labels() -> None:
         assert not unknown, f"{query.origin}: groups by unknown labels {unknown}"
     for dashboard in dashboards().values():
         for panel in panels(dashboard):
-            for target in panel["targets"]:
+            for target in panel.get("targets", []):
                 for label in re.findall(r"\{\{\s*(\w+)\s*\}\}", target.get("legendFormat", "")):
                     assert label in ALL_LABELS, f"{panel['title']}: legend uses unknown label {label}"
 
@@ -161,7 +205,7 @@ def test_label_values_are_the_ones_our_code_emits() -> None:
 
 
 def test_engine_state_codes_follow_the_catalogue_order() -> None:
-    rule = next(r for r in recording_rules() if r["record"] == "instance:breakout_engine_state:code")
+    rule = next(r for r in recording_rules() if r["record"] == "bot:breakout_engine_state:code")
     codes = {state: int(code) for state, code in re.findall(r'state="(\w+)"\} == 1\) \* (\d+)', rule["expr"])}
     assert codes == {state: index for index, state in enumerate(ENGINE_STATES)}
     timeline = next(p for d in dashboards().values() for p in panels(d) if p["type"] == "state-timeline")
@@ -178,20 +222,34 @@ def test_every_alert_has_a_runbook_section_in_the_readme() -> None:
         assert len(section.split()) > 40, f"the runbook for {rule['alert']} is too thin to act on"
 
 
-def test_the_readme_says_which_copy_of_the_metrics_the_stack_reads() -> None:
-    section = README.split("### Which copy of the metrics", 1)[1].split("\n## ", 1)[0]
-    assert f'job="{BOT_JOB}"' in section
-    # The OTLP copy must land under another job, or selecting by job would pick both.
-    service_name = load_yaml(COMPOSE)["services"]["app"]["environment"]["OTEL_SERVICE_NAME"]
-    assert service_name != BOT_JOB
-    assert f'job="{service_name}"' in section
+def test_the_readme_explains_the_three_deployments_and_the_fleet_view() -> None:
+    section = README.split("### Which copy of the metrics", 1)[1].split("\n### Dashboards", 1)[0]
+    for deployment in ("**Scraped only**", "**Pushed over OTLP only**", "**Both at once**"):
+        assert deployment in section
+    for label in IDENTITY_LABELS:
+        assert f"`{label}`" in section
+    assert "otlp.promote_resource_attributes" in section and f'job="{BOT_JOB}"' in section
+    assert "### Fleets" in section and "**Fleet Overview**" in section
+    # Nobody edits a query to switch deployments any more.
+    assert not re.search(r"replace `?job=", README, re.IGNORECASE)
 
 
-def test_log_panels_select_the_service_the_bot_runs_as() -> None:
+def test_log_panels_follow_the_bot_selector() -> None:
+    loki = [q for q in dashboard_queries("loki")]
+    assert loki
+    for query in loki:
+        expr = query.expr
+        bot_logs = expr.startswith('{service_name=~"$bot", deployment_environment_name=~"$env"}')
+        # Alert notifications are Alertmanager's log records; the selected bots' names are in their body.
+        notifications = expr.startswith('{service_name="alertmanager"}') and "${bot:regex}" in expr
+        assert bot_logs or notifications, f"{query.origin}: {expr}"
+    # The compose bot's logs are indexed under its service.name, which the bot variable lists.
     service_name = load_yaml(COMPOSE)["services"]["app"]["environment"]["OTEL_SERVICE_NAME"]
-    for dashboard in dashboards().values():
-        for variable in dashboard["templating"]["list"]:
-            if variable["name"] == "service":
-                assert variable["current"]["value"] == service_name
-    loki = [q.expr for q in dashboard_queries("loki")]
-    assert loki and all(expr.startswith("{service_name=") for expr in loki)
+    assert service_name
+
+
+def test_trace_panels_follow_the_bot_selector() -> None:
+    traces = tempo_queries()
+    assert traces
+    for query in traces:
+        assert 'resource.service.name=~"${bot:regex}"' in query.expr, query.origin

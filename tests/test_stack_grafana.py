@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +34,7 @@ REQUIRED_DASHBOARDS = {
     "Scanner Efficiency",
     "Trading Performance",
     "Diagnostics",
+    "Fleet Overview",
 }
 
 
@@ -122,7 +124,7 @@ def test_the_provider_loads_the_folder_compose_mounts() -> None:
     assert provider["allowUiUpdates"] is False
 
 
-def test_the_six_dashboards_exist_with_unique_uids() -> None:
+def test_the_seven_dashboards_exist_with_unique_uids() -> None:
     found = dashboards()
     assert {d["title"] for d in found.values()} == REQUIRED_DASHBOARDS
     uids = [d["uid"] for d in found.values()]
@@ -142,7 +144,8 @@ def test_panels_have_unique_ids_and_fit_the_grid_without_overlapping(name: str) 
         area = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"]) for y in range(pos["y"], pos["y"] + pos["h"])}
         assert not area & cells, f"{name}: {panel['title']} overlaps another panel"
         cells |= area
-        assert panel["targets"], f"{name}: {panel['title']} has no query"
+        if panel["type"] != "row":  # a row only groups the panels below it
+            assert panel["targets"], f"{name}: {panel['title']} has no query"
 
 
 def _by_title(title: str) -> dict[str, Any]:
@@ -178,8 +181,8 @@ def test_trading_shows_equity_with_a_drawdown_band_and_trade_markers() -> None:
     annotations = {a["name"] for a in trading["annotations"]["list"] if a["datasource"]["uid"] == "prometheus"}
     assert {"Trade opened", "Trade closed"} <= annotations
     # The band needs one equity series: the trading dashboard selects a single bot.
-    (instance,) = [v for v in trading["templating"]["list"] if v["name"] == "instance"]
-    assert instance["multi"] is False and instance["includeAll"] is False
+    (bot,) = [v for v in trading["templating"]["list"] if v["name"] == "bot"]
+    assert bot["multi"] is False and bot["includeAll"] is False
 
 
 def test_diagnostics_logs_come_from_loki_by_service_name_with_trace_links() -> None:
@@ -187,9 +190,117 @@ def test_diagnostics_logs_come_from_loki_by_service_name_with_trace_links() -> N
     logs = [p for p in panels(diagnostics) if p["type"] == "logs"]
     assert logs and all(p["datasource"]["uid"] == "loki" for p in logs)
     bot_logs = logs[0]["targets"][0]["expr"]
-    assert bot_logs.startswith('{service_name="$service"}')
+    assert bot_logs.startswith('{service_name=~"$bot", deployment_environment_name=~"$env"}')
     # The links come from the Loki data source's derived field on trace_id.
     assert SOURCES["loki"]["jsonData"]["derivedFields"][0]["matcherRegex"] == "trace_id"
     assert logs[0]["options"]["enableLogDetails"] is True
     titles = {p["title"] for p in panels(diagnostics)}
     assert any("reasons" in t.lower() for t in titles) and any("near miss" in t.lower() for t in titles)
+
+
+# --- fleets: the bot selector on every dashboard ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(dashboards()))
+def test_every_dashboard_selects_bots_by_the_label_every_copy_carries(name: str) -> None:
+    dashboard = dashboards()[name]
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    env, bot = variables["env"], variables["bot"]
+    assert [v["name"] for v in dashboard["templating"]["list"]][:2] == ["env", "bot"]  # bot depends on env
+    assert env["query"] == "label_values(breakout_engine_cycles_total, deployment_environment_name)"
+    assert env["includeAll"] is True and env["multi"] is True and env["allValue"] == ".*"  # bots without one too
+    bots_of_env = 'label_values(breakout_engine_cycles_total{deployment_environment_name=~"$env"}, service_name)'
+    assert bot["query"] == bots_of_env
+    # All is the list of bots, never ".*": other services share the process_* and system_* names.
+    assert "allValue" not in bot
+    if dashboard["title"] == "Trading Performance":
+        assert bot["multi"] is False and bot["includeAll"] is False
+    else:
+        assert bot["multi"] is True and bot["includeAll"] is True
+        assert bot["current"]["value"] == ["$__all"]
+    (link,) = dashboard["links"]
+    assert link["includeVars"] is True and link["keepTime"] is True  # the selection follows the user
+
+
+def test_the_fleet_overview_shows_every_bot_and_links_to_its_dashboards() -> None:
+    fleet = _by_title("Fleet Overview")
+    text = json.dumps(fleet)
+    for metric in (
+        "breakout_engine_last_cycle_timestamp_seconds",  # health
+        "bot:breakout_engine_cycle_duration_seconds:mean5m",  # cycle time
+        "breakout_engine_cycles_since_signal",
+        "bot_strategy:breakout_signals:rate5m",
+        "breakout_trades_opened_total",
+        "breakout_equity",
+        "breakout_drawdown_ratio",
+        "process_memory_usage_bytes",
+        "process_cpu_utilization_ratio",
+        "breakout_diag_dropped_total",
+        "ALERTS",
+    ):
+        assert metric in text, metric
+    (table,) = [p for p in panels(fleet) if p["type"] == "table"]
+    links = [
+        link["url"]
+        for override in table["fieldConfig"]["overrides"]
+        for prop in override["properties"]
+        if prop["id"] == "links"
+        for link in prop["value"]
+    ]
+    others = {d["uid"] for d in dashboards().values() if d["uid"] != fleet["uid"]}
+    assert {url.split("?")[0].removeprefix("/d/") for url in links} == others
+    for url in links:
+        assert "var-bot=${__data.fields.service_name}" in url and "var-env=" in url and "${__url_time_range}" in url
+    # Every query of the table keeps the labels the links read.
+    for target in table["targets"]:
+        assert target["format"] == "table" and target["instant"] is True
+        assert "service_name" in target["expr"]
+
+
+def test_the_collector_row_reads_accepted_refused_sent_failed_and_queue_metrics() -> None:
+    fleet = _by_title("Fleet Overview")
+    rows = [p["title"] for p in panels(fleet) if p["type"] == "row"]
+    assert any("Collector" in title for title in rows)
+    text = " ".join(t["expr"] for p in panels(fleet) for t in p.get("targets", []))
+    for part in ("receiver_accepted", "receiver_refused", "receiver_failed", "exporter_sent"):
+        for unit in ("spans", "metric_points", "log_records"):
+            assert f"otelcol_{part}_{unit}" in text
+    for name in ("otelcol_exporter_queue_size", "otelcol_exporter_queue_capacity"):
+        assert name in text
+    assert "otelcol_exporter_send_failed:rate5m" in text and "otelcol_exporter_enqueue_failed:rate5m" in text
+
+
+# --- metric -> trace ----------------------------------------------------------------------------------------
+
+
+def test_cycle_time_heatmap_and_latency_panels_ask_for_exemplars() -> None:
+    bucket = "breakout_engine_cycle_duration_seconds_bucket"
+    found = 0
+    for dashboard in dashboards().values():
+        for panel in panels(dashboard):
+            for target in panel.get("targets", []):
+                if bucket in target.get("expr", ""):
+                    # Exemplars hang on the raw buckets: every panel that reads them shows them.
+                    assert target.get("exemplar") is True, f"{dashboard['title']}: {panel['title']}"
+                    found += 1
+    assert found >= 3  # the heatmap, the latency panel, the Fleet Overview's cycle time
+    heatmap = next(p for p in panels(_by_title("Performance Decay")) if p["type"] == "heatmap")
+    assert all(t.get("exemplar") for t in heatmap["targets"])
+
+
+def test_every_exemplar_label_maps_to_tempo() -> None:
+    names = {d["name"] for d in SOURCES["prometheus"]["jsonData"]["exemplarTraceIdDestinations"]}
+    # The bot's exemplars (its exposition, or OTLP through Prometheus) and Tempo's span metrics.
+    tempo = load_yaml(ROOT / "tempo" / "tempo.yml")
+    assert tempo["overrides"]["defaults"]["metrics_generator"]["trace_id_label_name"] in names
+    assert '{trace_id="' in (ROOT / "otel_breakout" / "_exposition.py").read_text()
+    assert "trace_id" in names
+
+
+def test_trace_to_metrics_selects_the_span_s_bot_by_the_same_label_as_the_dashboards() -> None:
+    to_metrics = SOURCES["tempo"]["jsonData"]["tracesToMetrics"]
+    assert to_metrics["tags"] == [{"key": "service.name", "value": "service_name"}]
+    assert all("{$__tags}" in query["query"] for query in to_metrics["queries"])
+    # Tempo's span metrics carry service_name too: a dimension looked up in the resource attributes.
+    tempo = load_yaml(ROOT / "tempo" / "tempo.yml")
+    assert "service.name" in tempo["metrics_generator"]["processor"]["span_metrics"]["dimensions"]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from otel_breakout.catalogue import IDENTITY_ATTRIBUTES
 from tests.support.binaries import require_binary
 from tests.support.promql import selectors
 from tests.support.stack import (
@@ -51,7 +52,8 @@ def test_promtool_unit_tests_pass() -> None:
 @pytest.mark.integration
 def test_promtool_unit_tests_catch_a_broken_threshold(tmp_path: Any) -> None:
     # The unit tests must be able to fail: move the starvation threshold and they do.
-    condition = 'breakout_engine_cycles_since_signal{job="breakout-bot-api"} >= '
+    condition = "          ) >= "
+    assert (ROOT / "prometheus" / "rules" / "breakout-alerts.yml").read_text().count(condition + "15") == 1
     for rule_file in RULE_FILES:
         text = rule_file.read_text().replace(condition + "15", condition + "16")
         (tmp_path / "rules").mkdir(exist_ok=True)
@@ -117,7 +119,7 @@ def test_the_seed_alert_thresholds_are_kept() -> None:
     exhaustion = by_name["ResourceExhaustion"][0]["expr"]
     assert "process_thread_count" in exhaustion and "> 80" in exhaustion
     assert "process_open_file_descriptor_count" in exhaustion and "> 800" in exhaustion
-    mean = next(r for r in recording_rules() if r["record"] == "instance:breakout_engine_cycle_duration_seconds:mean5m")
+    mean = next(r for r in recording_rules() if r["record"] == "bot:breakout_engine_cycle_duration_seconds:mean5m")
     assert mean["expr"].count("[5m]") == 2
 
 
@@ -144,16 +146,105 @@ def test_rules_avoid_features_only_one_prometheus_has() -> None:
             assert not pattern.search(query.expr), f"{query.origin} uses {what}"
 
 
-def test_rules_select_the_scraped_copy_of_our_metrics() -> None:
-    # The same metric may arrive over OTLP too; every selector of one of our metrics picks the scrape.
+def test_rules_select_bots_by_identity_and_never_by_copy() -> None:
+    # The same metric may arrive scraped, pushed or both: no selector of ours picks a copy by job or
+    # instance, every one keeps to series with a bot identity.
     ours = catalogue_series_names()
     checked = 0
     for query in rule_queries():
         for selector in selectors(query.expr):
             if selector.metric in ours:
-                assert selector.value_of("job") == BOT_JOB, f"{query.origin}: {selector}"
+                assert selector.value_of("job") is None and selector.value_of("instance") is None, query.origin
+                assert any(m.label == "service_name" and m.op == "!=" for m in selector.matchers), query.origin
                 checked += 1
     assert checked >= 15
+
+
+def test_every_bot_alert_names_the_bot_in_its_labels_and_summary() -> None:
+    for rule in alert_rules():
+        if rule["alert"] in ("CollectorQueueDrops", "CollectorExportFailures") or "job!=" in rule["expr"]:
+            continue  # the stack's own components, not a bot
+        # Its series carry the bot's identity: an aggregation that keeps service_name, or a recorded series
+        # at the `bot` level.
+        assert "service_name" in rule["expr"] or rule["expr"].startswith("bot:"), rule["alert"]
+        assert "$labels.service_name" in rule["annotations"]["summary"], rule["alert"]
+
+
+def test_the_otlp_receiver_promotes_exactly_the_labels_the_scrape_carries() -> None:
+    # Both copies of a bot's series carry the same identity labels: the exposition writes IDENTITY_ATTRIBUTES
+    # on every series, the OTLP receiver promotes these attributes. Anything else stays on target_info.
+    otlp = CONFIG["otlp"]
+    assert sorted(otlp["promote_resource_attributes"]) == sorted(IDENTITY_ATTRIBUTES)
+    assert otlp["translation_strategy"] == "UnderscoreEscapingWithSuffixes"  # the exposition's naming
+    assert not otlp.get("promote_scope_metadata")  # the dashboards never read scope labels
+    assert not otlp.get("keep_identifying_resource_attributes")
+
+
+# The YAML keys of the Prometheus 3 config structs this file uses, as prometheus/prometheus config/config.go
+# declares them at v3.13.2 (the version compose.yaml pins; static_configs comes from the inlined service
+# discovery configs). Strict YAML: Prometheus refuses to start on any other key.
+PROMETHEUS_3_KEYS: dict[str, set[str]] = {
+    "": {"global", "runtime", "alerting", "rule_files", "scrape_config_files", "scrape_configs", "storage",
+         "tracing", "remote_write", "remote_read", "otlp"},
+    "global": {"scrape_interval", "scrape_timeout", "scrape_protocols", "evaluation_interval", "rule_query_offset",
+               "query_log_file", "scrape_failure_log_file", "external_labels", "body_size_limit", "sample_limit",
+               "target_limit", "label_limit", "label_name_length_limit", "label_value_length_limit",
+               "keep_dropped_targets", "metric_name_validation_scheme", "metric_name_escaping_scheme",
+               "scrape_native_histograms", "convert_classic_histograms_to_nhcb", "always_scrape_classic_histograms",
+               "extra_scrape_metrics"},
+    "scrape_configs": {"job_name", "honor_labels", "honor_timestamps", "track_timestamps_staleness", "params",
+                       "scrape_interval", "scrape_timeout", "scrape_protocols", "fallback_scrape_protocol",
+                       "scrape_native_histograms", "always_scrape_classic_histograms",
+                       "convert_classic_histograms_to_nhcb", "scrape_failure_log_file", "metrics_path", "scheme",
+                       "enable_compression", "body_size_limit", "sample_limit", "target_limit", "label_limit",
+                       "label_name_length_limit", "label_value_length_limit", "native_histogram_bucket_limit",
+                       "native_histogram_min_bucket_factor", "keep_dropped_targets", "metric_name_validation_scheme",
+                       "metric_name_escaping_scheme", "extra_scrape_metrics", "relabel_configs",
+                       "metric_relabel_configs", "static_configs"},
+    "alerting": {"alert_relabel_configs", "alertmanagers"},
+    "alertmanagers": {"sigv4", "scheme", "path_prefix", "timeout", "api_version", "relabel_configs",
+                      "alert_relabel_configs", "static_configs"},
+    "storage": {"tsdb", "exemplars"},
+    "tsdb": {"out_of_order_time_window", "stale_series_compaction_threshold", "chunk_encoding", "retention"},
+    "retention": {"time", "size", "percentage"},
+    "exemplars": {"max_exemplars"},
+    "otlp": {"promote_all_resource_attributes", "promote_resource_attributes", "ignore_resource_attributes",
+             "translation_strategy", "keep_identifying_resource_attributes", "convert_histograms_to_nhcb",
+             "promote_scope_metadata", "label_name_underscore_sanitization",
+             "label_name_preserve_multiple_underscores"},
+}  # fmt: skip
+
+
+def test_the_config_uses_only_keys_prometheus_3_knows() -> None:
+    def check(node: dict[str, Any], section: str) -> None:
+        assert set(node) <= PROMETHEUS_3_KEYS[section], (
+            f"{section or 'top level'}: {set(node) - PROMETHEUS_3_KEYS[section]}"
+        )
+        for key, value in node.items():
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, dict) and key in PROMETHEUS_3_KEYS:
+                    check(item, key)
+
+    check(CONFIG, "")
+    assert "retention" in CONFIG["storage"]["tsdb"]
+
+
+def test_retention_is_in_the_config_file_and_the_same_for_metrics_logs_and_traces() -> None:
+    # Prometheus 3 deprecates the flag for the config file's storage.tsdb.retention.
+    assert not any(flag.startswith("--storage.tsdb.retention") for flag in SERVICES["prometheus"]["command"])
+    metrics = _hours(CONFIG["storage"]["tsdb"]["retention"]["time"])
+    logs = _hours(load_yaml(ROOT / "loki" / "loki.yml")["limits_config"]["retention_period"])
+    traces = _hours(load_yaml(ROOT / "tempo" / "tempo.yml")["compactor"]["compaction"]["block_retention"])
+    # An exemplar or a trace link on a metric points at a trace and logs that still exist.
+    assert metrics == logs == traces, (metrics, logs, traces)
+    assert load_yaml(ROOT / "loki" / "loki.yml")["compactor"]["retention_enabled"] is True
+
+
+def _hours(duration: str) -> float:
+    match = re.fullmatch(r"(\d+)([dh])", duration)
+    assert match, duration
+    return int(match.group(1)) * (24 if match.group(2) == "d" else 1)
 
 
 def test_bot_scrape_job_is_the_seeds() -> None:

@@ -8,21 +8,27 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
-from tests.support.demo import running_demo
+from tests.support.demo import demo_env, running_demo
 from tests.support.simulated_bot import Scenario, ScrapeTarget
 
-__all__ = ["demo_bot"]
+__all__ = ["ENVIRONMENT", "demo_bot"]
 
 # The stack's scenarios as demo scenarios. The healthy bot scans more symbols, so that it signals on
 # nearly every cycle and never looks starved by chance.
 _DEMO = {"normal": ("default", "400"), "starved": ("starved", "200")}
+# deployment.environment.name of every test bot.
+ENVIRONMENT = "stack-test"
 
 
 @contextmanager
-def demo_bot(scenario: Scenario) -> Iterator[ScrapeTarget]:
+def demo_bot(scenario: Scenario, *, service_name: str = "breakout-bot") -> Iterator[ScrapeTarget]:
+    """The demo in ``scenario``, running as ``service_name`` (OTEL_SERVICE_NAME) in :data:`ENVIRONMENT`."""
     name, symbols = _DEMO[scenario]
+    env = demo_env(
+        OTEL_SERVICE_NAME=service_name, OTEL_RESOURCE_ATTRIBUTES=f"deployment.environment.name={ENVIRONMENT}"
+    )
     with tempfile.TemporaryDirectory(prefix=f"demo-{name}-") as tmp:
         args = ["--scenario", name, "--symbols", symbols, "--speed", "10", "--duration", "900"]
-        with running_demo(Path(tmp), args) as demo:
+        with running_demo(Path(tmp), args, env=env) as demo:
             url = urlparse(demo.api_url)
-            yield ScrapeTarget(url.netloc, "/api/metrics", scenario)
+            yield ScrapeTarget(url.netloc, "/api/metrics", scenario, service_name)

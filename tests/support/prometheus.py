@@ -63,9 +63,12 @@ def _process(argv: list[str], log: Path, ready_url: str, name: str) -> Iterator[
 class Prometheus:
     url: str
     log: Path
+    # One keep-alive connection for the hundreds of queries a test sends (a new one each costs more than
+    # most queries do).
+    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
 
     def _get(self, path: str, **params: Any) -> httpx.Response:
-        return httpx.get(f"{self.url}{path}", params=params, timeout=10)
+        return self.client.get(f"{self.url}{path}", params=params)
 
     def api(self, path: str, **params: Any) -> Any:
         """GET an API path; the ``data`` of a successful answer, or AssertionError with Prometheus' error."""
@@ -103,7 +106,11 @@ def running_prometheus(tmp_path: Path, config: str) -> Iterator[Prometheus]:
         "--log.level=warn",
     ]
     with _process(argv, tmp_path / "prometheus.log", f"{url}/-/ready", "prometheus"):
-        yield Prometheus(url, tmp_path / "prometheus.log")
+        prometheus = Prometheus(url, tmp_path / "prometheus.log")
+        try:
+            yield prometheus
+        finally:
+            prometheus.client.close()
 
 
 @dataclass

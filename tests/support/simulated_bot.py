@@ -49,6 +49,7 @@ class ScrapeTarget:
     address: str
     metrics_path: str = "/api/metrics"
     scenario: str = "normal"
+    service_name: str = "breakout-bot"  # OTEL_SERVICE_NAME of the bot: the name dashboards select it by
 
 
 BotFactory = Callable[[Scenario], AbstractContextManager[ScrapeTarget]]

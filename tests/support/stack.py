@@ -12,16 +12,19 @@ from typing import Any, Literal
 
 import yaml
 
-from otel_breakout.catalogue import CATALOGUE, prometheus_name
+from otel_breakout.catalogue import CATALOGUE, IDENTITY_ATTRIBUTES, prometheus_name
 
 __all__ = [
     "ALERTMANAGER_CONFIG",
     "BOT_JOB",
+    "BOT_LABELS",
     "COLLECTOR_CONFIG",
+    "COLLECTOR_METRICS",
     "COMPOSE",
     "DASHBOARD_DIR",
     "DATASOURCES",
     "GRAFANA_TEST_VARIABLES",
+    "IDENTITY_LABELS",
     "PROMETHEUS_CONFIG",
     "ROOT",
     "RULE_FILES",
@@ -32,11 +35,13 @@ __all__ = [
     "dashboard_queries",
     "dashboards",
     "datasource_queries",
+    "for_bot",
     "github_anchor",
     "load_yaml",
     "panels",
     "recording_rules",
     "rule_queries",
+    "tempo_queries",
     "unescape_provisioning",
     "volume_mounts",
 ]
@@ -51,18 +56,53 @@ COLLECTOR_CONFIG = ROOT / "collector-config" / "config.yaml"
 DATASOURCES = ROOT / "grafana" / "provisioning" / "datasources" / "datasources.yml"
 DASHBOARD_DIR = ROOT / "grafana" / "dashboards"
 
-# The scrape job of the bot's API (CONTRACTS.md); dashboards and rules select this copy of our metrics.
+# The scrape job of the bot's API (CONTRACTS.md). Dashboards and rules select bots by identity, not by job.
 BOT_JOB = "breakout-bot-api"
 
+# The labels every copy of a bot's series carries (the exposition writes them, Prometheus' OTLP receiver
+# promotes them): the identity of the process, and of the bot (its service.name in its environment).
+IDENTITY_LABELS = tuple(sorted(attribute.replace(".", "_") for attribute in IDENTITY_ATTRIBUTES))
+BOT_LABELS = ("deployment_environment_name", "service_name")
+
 # What the Grafana variables in dashboard queries become when a test runs them against a Prometheus that
-# scrapes every second: all bots, short windows that still hold several samples.
+# scrapes every second: every bot (Grafana's All is the list of bots; any bot name will do here), every
+# environment, short windows that still hold several samples.
 GRAFANA_TEST_VARIABLES = {
-    "instance": ".*",
+    "bot": ".+",
+    "env": ".*",
+    "search": "",
     "__interval": "10s",
     "__rate_interval": "10s",
     "__range": "5m",
-    "__tags": 'service="breakout-bot"',
+    "__tags": 'service_name="breakout-bot"',
 }
+
+
+# The Collector's own metrics the rules and the Fleet Overview read, as the pinned release (0.159.0) serves
+# them with collector-config/config.yaml's without_type_suffix and without_units: the `otelcol_` prefix
+# and the metadata.yaml names of receiver/receiverhelper and exporter/exporterhelper in
+# open-telemetry/opentelemetry-collector at v0.159.0, each with the label that tells components apart.
+COLLECTOR_METRICS: dict[str, str] = {
+    **{
+        f"otelcol_receiver_{outcome}_{unit}": "receiver"
+        for outcome in ("accepted", "refused", "failed")
+        for unit in ("spans", "metric_points", "log_records")
+    },
+    **{
+        f"otelcol_exporter_{outcome}_{unit}": "exporter"
+        for outcome in ("sent", "send_failed", "enqueue_failed")
+        for unit in ("spans", "metric_points", "log_records")
+    },
+    "otelcol_exporter_queue_size": "exporter",
+    "otelcol_exporter_queue_capacity": "exporter",
+}
+
+
+def for_bot(bot: str) -> dict[str, str]:
+    """The test variables with the bot selector set to one bot, as a user picks it in Grafana."""
+    if not re.fullmatch(r"[a-z0-9-]+", bot):
+        raise ValueError(f"{bot!r}: test bots need names that are their own regular expression")
+    return {**GRAFANA_TEST_VARIABLES, "bot": bot}
 
 
 def volume_mounts(service: Mapping[str, Any]) -> dict[str, str]:
@@ -143,6 +183,18 @@ def dashboard_queries(datasource: str = "prometheus") -> list[Query]:
                     raise ValueError(f"{name}: variable {variable['name']}: cannot read {text!r}")
                 origin = f"{name}: variable {variable['name']} ({match.group(2)})"
                 found.append(Query(origin, match.group(1), "variable", True))
+    return found
+
+
+def tempo_queries() -> list[Query]:
+    """The TraceQL of every Tempo panel target in the dashboards."""
+    found: list[Query] = []
+    for name, dashboard in dashboards().items():
+        for panel in panels(dashboard):
+            panel_uid = _datasource_uid(panel, None)
+            for target in panel.get("targets", []):
+                if _datasource_uid(target, panel_uid) == "tempo":
+                    found.append(Query(f"{name}: {panel['title']}", target["query"], "panel"))
     return found
 
 
