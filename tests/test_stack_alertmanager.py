@@ -57,7 +57,7 @@ def test_groups_are_per_alert_and_bot() -> None:
 
 
 def test_every_receiver_posts_to_the_collectors_webhook_receiver() -> None:
-    collector = load_yaml(COLLECTOR_CONFIG)["receivers"]["webhookevent/alertmanager"]
+    collector = load_yaml(COLLECTOR_CONFIG)["receivers"]["webhook_event/alertmanager"]
     port = collector["endpoint"].rsplit(":", 1)[1]
     expected = f"http://otel-collector:{port}{collector['path']}"
     for receiver in CONFIG["receivers"]:
