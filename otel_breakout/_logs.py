@@ -175,6 +175,34 @@ def _otel_handler_class() -> Any:
     return BreakoutLoggingHandler
 
 
+class _LastResort(logging.Handler):
+    """Python's last-resort stderr output, kept while our handlers are the only ones a record would reach.
+
+    With no handler anywhere, logging prints WARNING and above to stderr (``logging.lastResort``). The
+    handlers ``configure()`` adds to the root (OTel export, the JSON file) would silence that, and the bot's
+    own warnings would then reach only the telemetry pipeline, perhaps a dead collector. This handler hands
+    such records to ``logging.lastResort`` and stands aside for any logger path that has a handler of its own
+    (the user's logging), so nothing prints twice; ``logging.lastResort = None`` silences it as it would Python.
+    """
+
+    def __init__(self, ours: list[logging.Handler]) -> None:
+        super().__init__(logging.WARNING)
+        self._ours = ours
+
+    def emit(self, record: logging.LogRecord) -> None:
+        resort = logging.lastResort
+        if resort is None or record.levelno < resort.level:
+            return
+        logger: logging.Logger | None = logging.Logger.manager.loggerDict.get(record.name)  # type: ignore[assignment]  # may be a PlaceHolder
+        if not isinstance(logger, logging.Logger):
+            logger = logging.getLogger()
+        while logger is not None:
+            if any(handler is not self and handler not in self._ours for handler in logger.handlers):
+                return
+            logger = logger.parent if logger.propagate else None
+        resort.handle(record)
+
+
 def _not_from_sdk(record: logging.LogRecord) -> bool:
     return not record.name.startswith("opentelemetry")
 
@@ -207,6 +235,8 @@ def install_logging(
         file_handler.setLevel(level)
         file_handler.setFormatter(JsonLinesFormatter())
         handlers.append(file_handler)
+    if handlers:
+        handlers.append(_LastResort(list(handlers)))
     root = logging.getLogger()
     for handler in handlers:
         root.addHandler(handler)
