@@ -49,6 +49,10 @@ _logger = logging.getLogger("otel_breakout")
 INSTRUMENTATION_SCOPE = "otel_breakout"
 # What shutdown gets at interpreter exit: enough for a healthy collector, bounded for a dead one.
 EXIT_SHUTDOWN_MILLIS = 5_000
+# What our commands give it after Ctrl-C or SIGTERM: with the rest of their stop, they exit within 5 s.
+STOP_SHUTDOWN_MILLIS = 3_000
+# Exporters with no backend that could keep a shutdown waiting.
+_LOCAL_EXPORTERS = frozenset({"console", "prometheus"})
 
 
 def _sampler(settings: Settings) -> Sampler:
@@ -79,6 +83,7 @@ class Telemetry:
         prometheus_reader: PrometheusPullReader | None = None,
         owns_providers: bool = True,
         export_guards: ExportGuards | None = None,
+        local_only: bool = False,
     ) -> None:
         self.settings = settings
         self.resource = resource
@@ -92,6 +97,9 @@ class Telemetry:
         self._lock = threading.Lock()
         self._shutdown = False
         self._guards = export_guards if export_guards is not None else ExportGuards()
+        # Nothing to wait on but this process (no push exporter, no processor or reader from outside): shutdown
+        # runs in the caller's thread, which keeps configure() + shutdown() cheap for tests and tools.
+        self._local_only = local_only
         self._flusher = SingleFlight("telemetry flush")
 
     # --- construction -----------------------------------------------------------------------------
@@ -116,7 +124,8 @@ class Telemetry:
         settings = settings if settings is not None else Settings.from_env(environ)
         resource = build_resource(settings, auto_instrumentation_version=auto_instrumentation_version)
         if settings.sdk_disabled:
-            return cls(settings, resource, NoOpTracerProvider(), NoOpMeterProvider(), NoOpLoggerProvider())
+            no_ops = (NoOpTracerProvider(), NoOpMeterProvider(), NoOpLoggerProvider())
+            return cls(settings, resource, *no_ops, local_only=True)
 
         guards = ExportGuards()
         tracer_provider = SdkTracerProvider(resource=resource, sampler=_sampler(settings), shutdown_on_exit=False)
@@ -163,6 +172,10 @@ class Telemetry:
             logger_provider,
             prometheus_reader=pull,
             export_guards=guards,
+            local_only=not (span_processors or metric_readers or log_processors)
+            and _LOCAL_EXPORTERS.issuperset(
+                (*settings.traces_exporters, *settings.logs_exporters, *settings.metrics_exporters)
+            ),
         )
         atexit.register(telemetry.shutdown, EXIT_SHUTDOWN_MILLIS)
         return telemetry
@@ -301,6 +314,11 @@ class Telemetry:
             stop = getattr(provider, "shutdown", None)
             if stop is not None:
                 stops.append(stop)
+        if self._local_only:
+            for stop in stops:
+                with handle_internal_errors("provider shutdown"):
+                    stop()
+            return
         # The last fifth of the budget (at most a second) is kept to cut short what still waits on the collector.
         cut_at = deadline - min(1.0, max(0.0, deadline - time.monotonic()) / 5)
         if not run_all(stops, deadline, what="provider shutdown", cut_at=cut_at, cut=self._guards.abort):
