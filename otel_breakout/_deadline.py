@@ -10,6 +10,7 @@ first within its own budget.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -20,13 +21,17 @@ __all__ = ["SingleFlight", "run_all"]
 
 
 class _Call:
-    __slots__ = ("done", "fn", "result", "what")
+    __slots__ = ("done", "fn", "pid", "result", "what")
 
     def __init__(self, fn: Callable[[], object], what: str) -> None:
         self.fn = fn
         self.what = what
         self.result = False
         self.done = threading.Event()
+        self.pid = os.getpid()  # a fork copies the call but not its thread: in the child it never ends
+
+    def ended(self) -> bool:
+        return self.done.is_set() or self.pid != os.getpid()
 
     def __call__(self) -> None:
         try:
@@ -83,7 +88,7 @@ class SingleFlight:
     def busy(self) -> bool:
         """A call (perhaps one whose caller gave up on it) is still running."""
         current = self._current
-        return current is not None and not current.done.is_set()
+        return current is not None and not current.ended()
 
     def run(self, fn: Callable[[], object], timeout_s: float) -> bool:
         """Run ``fn`` unless a previous call is still stuck, and wait at most ``timeout_s`` for it.
@@ -95,7 +100,7 @@ class SingleFlight:
         while True:
             with self._lock:
                 previous = self._current
-                if previous is None or previous.done.is_set():
+                if previous is None or previous.ended():
                     if time.monotonic() >= deadline:
                         return False
                     call = self._current = _Call(fn, self._what)

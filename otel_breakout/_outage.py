@@ -19,6 +19,7 @@ What was not delivered is counted per signal (spans, log records, metric data po
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -58,6 +59,7 @@ class Endpoint:
         self._next_probe = 0.0
         self._backoff = _FIRST_PROBE_S
         self._probing = False
+        self._probing_pid = 0
         self._aborted = False
         self._probes: list[Callable[[], bool]] = []
         self.exported: Counter[str] = Counter()
@@ -82,14 +84,16 @@ class Endpoint:
             if self._down_since is None:
                 self.in_flight[signal] += items
                 return True
+            if self._probing and self._probing_pid != os.getpid():
+                self._probing = False  # forked while a probe ran: its thread did not come along
             due = self._clock() >= self._next_probe and not self._probing
+            if due:
+                self._probing, self._probing_pid = True, os.getpid()
             if due and not self._probes:
                 # Nothing to probe with (a metrics-only endpoint): this batch is the probe.
-                self._probing = True
                 self.in_flight[signal] += items
                 return True
             if due:
-                self._probing = True
                 threading.Thread(target=self._probe, name="otel-breakout-export-probe", daemon=True).start()
             self.lost[signal, "endpoint down"] += items
             return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -67,3 +69,21 @@ def test_run_all_cuts_short_what_is_still_running_at_cut_at() -> None:
     now = time.monotonic()
     assert run_all([lambda: never.wait(10)], now + 0.2, what="test stop") is False
     never.set()
+
+
+def test_a_forked_child_does_not_wait_for_a_call_its_parent_left_running() -> None:
+    code = (
+        "import os, sys, threading\n"
+        "from otel_breakout._deadline import SingleFlight\n"
+        "release = threading.Event()\n"
+        "flight = SingleFlight('test flush')\n"
+        "assert flight.run(lambda: release.wait(10), 0.05) is False\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os._exit(0 if not flight.busy and flight.run(lambda: True, 5) else 1)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "release.set()\n"
+        "sys.exit(os.waitstatus_to_exitcode(status))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
