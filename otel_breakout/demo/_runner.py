@@ -14,7 +14,6 @@ from types import FrameType
 from typing import TextIO
 
 from otel_breakout import configure
-from otel_breakout._outage import describe_losses
 from otel_breakout._telemetry import STOP_SHUTDOWN_MILLIS
 from otel_breakout.api import ApiServer, create_app
 from otel_breakout.demo._config import DemoConfig
@@ -269,8 +268,6 @@ def _print_summary(out: TextIO, run: DemoRun, speed: float) -> None:
         f"{run.trades_closed}, equity {run.equity:,.2f}, cycle p50 {run.cycle_p50_s * 1000:.1f} ms, loop "
         f"{run.loop_rate_hz:.2f} cycles/s{asked}, longest gap between cycles {run.longest_gap_s * 1000:.0f} ms\n"
     )
-    if run.undelivered:
-        out.write(f"telemetry not delivered: {describe_losses(run.undelivered)}\n")
     if run.report is not None:
         out.write(f"report: {run.report}\n")
     out.flush()
