@@ -291,6 +291,8 @@ class Telemetry:
                 return
             self._shutdown = True
             hooks, self._hooks = self._hooks[::-1], []
+        # The exit hook holds the handle (and its providers) alive; once shut down it has nothing left to do.
+        atexit.unregister(self.shutdown)
         for hook in hooks:
             with handle_internal_errors("shutdown hook"):
                 hook()

@@ -341,3 +341,15 @@ def test_export_pending_and_shutdown_keep_their_budgets_whatever_the_collector_d
         started = time.monotonic()
         telemetry.shutdown(timeout_millis=1000)
         assert time.monotonic() - started < 3.0
+
+
+def test_a_shut_down_handle_is_not_kept_alive_by_its_exit_hook() -> None:
+    import gc
+    import weakref
+
+    telemetry = Telemetry.create(Settings.from_env({"OTEL_TRACES_EXPORTER": "console"}))
+    telemetry.shutdown()
+    ref = weakref.ref(telemetry)
+    del telemetry
+    gc.collect()
+    assert ref() is None
