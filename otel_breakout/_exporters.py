@@ -29,6 +29,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.metrics.view import Aggregation, ExponentialBucketHistogramAggregation
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from otel_breakout._outage import ExportGuards
 from otel_breakout._settings import OtlpExporterSettings, Settings, Signal
 from otel_breakout._views import cardinality_limits
 
@@ -106,19 +107,22 @@ def _entry_point(signal: Signal, name: str) -> Any:
     raise LookupError(f"no opentelemetry_{signal}_exporter entry point named {name!r}")  # settings checked names
 
 
-def build_span_exporters(settings: Settings) -> list[SpanExporter]:
+def build_span_exporters(settings: Settings, guards: ExportGuards | None = None) -> list[SpanExporter]:
+    """The exporters ``OTEL_TRACES_EXPORTER`` names; with ``guards``, each OTLP one is wrapped by them."""
     exporters: list[SpanExporter] = []
     for name in settings.traces_exporters:
         if name == "otlp":
             kwargs = _otlp_kwargs(settings.otlp_traces)
+            span_exporter: SpanExporter
             if settings.otlp_traces.protocol == "grpc":
                 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
 
-                exporters.append(GrpcSpans(**kwargs))
+                span_exporter = GrpcSpans(**kwargs)
             else:
                 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpans
 
-                exporters.append(HttpSpans(**kwargs))
+                span_exporter = HttpSpans(**kwargs)
+            exporters.append(span_exporter if guards is None else guards.span(span_exporter, kwargs["endpoint"]))
         elif name == "console":
             exporters.append(ConsoleSpanExporter())
         else:
@@ -126,19 +130,22 @@ def build_span_exporters(settings: Settings) -> list[SpanExporter]:
     return exporters
 
 
-def build_log_exporters(settings: Settings) -> list[LogRecordExporter]:
+def build_log_exporters(settings: Settings, guards: ExportGuards | None = None) -> list[LogRecordExporter]:
+    """The exporters ``OTEL_LOGS_EXPORTER`` names; with ``guards``, each OTLP one is wrapped by them."""
     exporters: list[LogRecordExporter] = []
     for name in settings.logs_exporters:
         if name == "otlp":
             kwargs = _otlp_kwargs(settings.otlp_logs)
+            log_exporter: LogRecordExporter
             if settings.otlp_logs.protocol == "grpc":
                 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogs
 
-                exporters.append(GrpcLogs(**kwargs))
+                log_exporter = GrpcLogs(**kwargs)
             else:
                 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogs
 
-                exporters.append(HttpLogs(**kwargs))
+                log_exporter = HttpLogs(**kwargs)
+            exporters.append(log_exporter if guards is None else guards.log(log_exporter, kwargs["endpoint"]))
         elif name == "console":
             exporters.append(ConsoleLogRecordExporter())
         else:
@@ -146,7 +153,9 @@ def build_log_exporters(settings: Settings) -> list[LogRecordExporter]:
     return exporters
 
 
-def build_metric_readers(settings: Settings, prometheus_reader: MetricReader | None) -> list[MetricReader]:
+def build_metric_readers(
+    settings: Settings, prometheus_reader: MetricReader | None, guards: ExportGuards | None = None
+) -> list[MetricReader]:
     """Push readers for ``otlp``/``console``/entry points; ``prometheus`` is the pull reader passed in."""
     readers: list[MetricReader] = []
     for name in settings.metrics_exporters:
@@ -170,6 +179,8 @@ def build_metric_readers(settings: Settings, prometheus_reader: MetricReader | N
                 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetrics
 
                 exporter = HttpMetrics(**kwargs)
+            if guards is not None:
+                exporter = guards.metric(exporter, kwargs["endpoint"])
         elif name == "console":
             exporter = ConsoleMetricExporter()
         else:

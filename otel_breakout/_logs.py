@@ -6,6 +6,7 @@ import logging
 import logging.handlers
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -14,14 +15,22 @@ import orjson
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider
 
-__all__ = ["JsonLinesFormatter", "install_export_error_dedupe", "install_logging", "install_trace_context_factory"]
+__all__ = [
+    "JsonLinesFormatter",
+    "export_recovered",
+    "install_export_error_dedupe",
+    "install_logging",
+    "install_trace_context_factory",
+]
 
-# The loggers the OTLP exporters report failed exports on (one per exporter module).
+# The loggers the OTLP exporters report failed exports on (one per exporter module), and the batch
+# processors' (a full queue while the collector does not answer: one warning per dropped item).
 _EXPORTER_LOGGERS = (
     "opentelemetry.exporter.otlp.proto.grpc.exporter",
     "opentelemetry.exporter.otlp.proto.http.trace_exporter",
     "opentelemetry.exporter.otlp.proto.http.metric_exporter",
     "opentelemetry.exporter.otlp.proto.http._log_exporter",
+    "opentelemetry.sdk._shared_internal",
 )
 
 _factory_lock = threading.Lock()
@@ -88,6 +97,12 @@ class _ExportErrorDedupe(logging.Filter):
         record.args = None
         return True
 
+    def recovered(self, now: float, quiet_s: float = 60.0) -> None:
+        """The endpoint answers again: the next outage is reported once ``quiet_s`` passed, not a whole interval."""
+        with self._lock:
+            if self._last is not None:
+                self._last = min(self._last, now - self._interval + quiet_s)
+
 
 _dedupe_lock = threading.Lock()
 _dedupe: _ExportErrorDedupe | None = None
@@ -102,6 +117,13 @@ def install_export_error_dedupe(interval_s: float = 600.0) -> None:
         _dedupe = _ExportErrorDedupe(interval_s)
         for name in _EXPORTER_LOGGERS:
             logging.getLogger(name).addFilter(_dedupe)
+
+
+def export_recovered() -> None:
+    """Called when a collector answers again after an outage, so that the next outage is not hidden for long."""
+    dedupe = _dedupe
+    if dedupe is not None:
+        dedupe.recovered(time.time())
 
 
 class JsonLinesFormatter(logging.Formatter):
@@ -153,6 +175,34 @@ def _otel_handler_class() -> Any:
     return BreakoutLoggingHandler
 
 
+class _LastResort(logging.Handler):
+    """Python's last-resort stderr output, kept while our handlers are the only ones a record would reach.
+
+    With no handler anywhere, logging prints WARNING and above to stderr (``logging.lastResort``). The
+    handlers ``configure()`` adds to the root (OTel export, the JSON file) would silence that, and the bot's
+    own warnings would then reach only the telemetry pipeline, perhaps a dead collector. This handler hands
+    such records to ``logging.lastResort`` and stands aside for any logger path that has a handler of its own
+    (the user's logging), so nothing prints twice; ``logging.lastResort = None`` silences it as it would Python.
+    """
+
+    def __init__(self, ours: list[logging.Handler]) -> None:
+        super().__init__(logging.WARNING)
+        self._ours = ours
+
+    def emit(self, record: logging.LogRecord) -> None:
+        resort = logging.lastResort
+        if resort is None or record.levelno < resort.level:
+            return
+        logger: logging.Logger | None = logging.Logger.manager.loggerDict.get(record.name)  # type: ignore[assignment]  # may be a PlaceHolder
+        if not isinstance(logger, logging.Logger):
+            logger = logging.getLogger()
+        while logger is not None:
+            if any(handler is not self and handler not in self._ours for handler in logger.handlers):
+                return
+            logger = logger.parent if logger.propagate else None
+        resort.handle(record)
+
+
 def _not_from_sdk(record: logging.LogRecord) -> bool:
     return not record.name.startswith("opentelemetry")
 
@@ -185,6 +235,8 @@ def install_logging(
         file_handler.setLevel(level)
         file_handler.setFormatter(JsonLinesFormatter())
         handlers.append(file_handler)
+    if handlers:
+        handlers.append(_LastResort(list(handlers)))
     root = logging.getLogger()
     for handler in handlers:
         root.addHandler(handler)

@@ -55,6 +55,10 @@ _SAMPLERS = (
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _ON_INVALID = {v.name: v.on_invalid for v in VARIABLES}
 _T = TypeVar("_T")
+# Headers as each transport accepts them, names once lower-cased: an HTTP token (RFC 9110) with a latin-1
+# value, and gRPC's narrower metadata keys with a printable ASCII value. Anything else fails every export.
+_HEADER_NAME = {"http/protobuf": re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+"), "grpc": re.compile(r"[0-9a-z_.\-]+")}
+_HEADER_VALUE = {"http/protobuf": re.compile(r"[\t\x20-\x7e\x80-\xff]*"), "grpc": re.compile(r"[\x20-\x7e]*")}
 
 
 class ConfigError(ValueError):
@@ -418,6 +422,30 @@ class _Builder:
             result.append((unquote(key.strip()), unquote(val.strip())))
         return tuple(result)
 
+    def headers(self, var: str, generic: str, protocol: Protocol) -> tuple[tuple[str, str], ...]:
+        """OTLP header pairs, names lower-cased as the stock parser does: HTTP names are case-insensitive, and
+        gRPC refuses capitals ("Illegal header key" on every export). A header the transport would refuse is
+        reported here, naming the variable, instead of failing every export later."""
+        pairs = self.pairs(var, generic=generic, secret=True)
+        found = self.raw(var, generic=generic)
+        origin = found[0] if found is not None else var
+        result: list[tuple[str, str]] = []
+        for name, value in pairs:
+            name = name.strip().lower()
+            if protocol == "grpc" and name.endswith("-bin"):
+                self.invalid(origin, name, "a text header name (gRPC `-bin` headers carry bytes)", None)
+            elif not _HEADER_NAME[protocol].fullmatch(name):
+                allowed = (
+                    "letters, digits and - _ ." if protocol == "grpc" else "an HTTP token (no spaces or separators)"
+                )
+                self.invalid(origin, name, f"a header name of {allowed}", None)
+            elif not _HEADER_VALUE[protocol].fullmatch(value):
+                allowed = "printable ASCII" if protocol == "grpc" else "latin-1 without control characters"
+                self.invalid(origin, value, f"a value for header {name!r} in {allowed}", None, secret=True)
+            else:
+                result.append((name, value))
+        return tuple(result)
+
     def exporters(self, signal: Signal, default: tuple[str, ...]) -> tuple[str, ...]:
         var = f"OTEL_{signal.upper()}_EXPORTER"
         found = self.raw(var)
@@ -527,7 +555,7 @@ class _Builder:
         settings = OtlpExporterSettings(
             endpoint=endpoint,
             protocol=protocol,
-            headers=self.pairs(var("HEADERS"), generic=generic("HEADERS"), secret=True),
+            headers=self.headers(var("HEADERS"), generic("HEADERS"), protocol),
             timeout_ms=timeout,
             compression=self.choice(var("COMPRESSION"), "none", ("none", "gzip"), generic("COMPRESSION")),
             insecure=None if insecure_found is None else self.boolean(var("INSECURE"), False, generic("INSECURE")),

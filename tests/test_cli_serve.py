@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.support.binaries import free_port, venv_bin
+from tests.support.outage import black_hole
 
 TOKEN = "correct-horse-battery-staple"
 
@@ -64,6 +65,39 @@ def test_serve_runs_the_api_and_stops_on_sigterm() -> None:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+@pytest.mark.slow
+def test_serve_exits_within_5_s_of_sigterm_with_a_black_holed_collector() -> None:
+    port = free_port()
+    with black_hole() as endpoint:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "OTEL_BREAKOUT_API_TOKEN": TOKEN,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+            "OTEL_METRIC_EXPORT_INTERVAL": "500",  # the periodic export is waiting on the black hole
+            "OTEL_BREAKOUT_RESOURCE_AUTO_OPTIMIZE": "false",
+        }
+        process = subprocess.Popen(
+            [venv_bin("otel-breakout"), "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for(f"http://127.0.0.1:{port}/api/metrics/health", process)
+            time.sleep(1.5)
+            sent = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=20)
+            took = time.monotonic() - sent
+            assert process.returncode == 0, err
+            assert took < 5.0, (took, err)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
 
 
 def test_serve_refuses_a_bad_port() -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.demo import demo_env, run_demo_to_end
+from tests.support.demo import demo_env, run_demo_to_end, running_demo
+from tests.support.outage import black_hole, closed_port_endpoint, failing_collector
 from tests.support.rotel import running_rotel
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -68,3 +73,64 @@ def test_a_dead_endpoint_keeps_the_cycle_time_and_prints_one_warning(tmp_path: P
     dead_ms = float(p50.findall(dead.output)[-1])
     # Exports run on the SDK's own threads with bounded queues: a dead collector must not slow the loop.
     assert dead_ms < max(2.0 * quiet_ms, quiet_ms + 5.0), (quiet_ms, dead_ms)
+
+
+def test_a_dead_or_black_holed_collector_keeps_the_loops_pace(tmp_path: Path) -> None:
+    # Side by side, so that load on the machine hits every run alike; 6 s at 4 cycles per second.
+    args = ["--duration", "6", "--speed", "4", "--symbols", "100"]
+    runs: dict[str, int] = {}
+    with black_hole() as hole:
+        endpoints = {"none": None, "closed port": closed_port_endpoint(), "black hole": hole}
+
+        def run(name: str, endpoint: str | None) -> None:
+            env = demo_env(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint) if endpoint else demo_env()
+            demo = run_demo_to_end(tmp_path / name.replace(" ", "-"), args, env=env, timeout=60)
+            runs[name] = int(demo.wait_for(r"done: (\d+) cycles").group(1))
+
+        threads = [threading.Thread(target=run, args=item) for item in endpoints.items()]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=90)
+    assert set(runs) == set(endpoints), runs
+    for name in ("closed port", "black hole"):
+        assert runs[name] >= 0.9 * runs["none"], runs
+
+
+@pytest.mark.parametrize("collector", ["closed port", "black hole"])
+def test_sigterm_exits_within_5_s_whatever_the_collector_does(tmp_path: Path, collector: str) -> None:
+    with failing_collector(collector) as endpoint:
+        env = demo_env(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+        with running_demo(tmp_path, ["--no-api", "--duration", "60", "--symbols", "100"], env=env) as demo:
+            demo.wait_for(r"cycle\s+\d+ ", timeout=30)
+            time.sleep(2)  # the first exports are waiting on the collector now
+            sent = time.monotonic()
+            demo.process.send_signal(signal.SIGTERM)
+            try:
+                demo.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"still running 20 s after SIGTERM:\n{demo.output}")
+            took = time.monotonic() - sent
+    assert demo.process.returncode == 0, demo.output
+    assert took < 5.0, (took, demo.output)
+    assert "done:" in demo.output and "telemetry not delivered to 127.0.0.1:" in demo.output
+
+
+def test_a_second_ctrl_c_ends_the_shutdown_now(tmp_path: Path) -> None:
+    with black_hole() as endpoint:
+        env = demo_env(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+        with running_demo(tmp_path, ["--no-api", "--duration", "60", "--symbols", "100"], env=env) as demo:
+            demo.wait_for(r"cycle\s+\d+ ", timeout=30)
+            time.sleep(1)  # the first exports are waiting on the black hole now
+            demo.process.send_signal(signal.SIGINT)
+            demo.wait_for(r"Ctrl-C again to quit now", timeout=20)
+            sent = time.monotonic()
+            demo.process.send_signal(signal.SIGINT)
+            try:
+                demo.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"still running 20 s after the second Ctrl-C:\n{demo.output}")
+            took = time.monotonic() - sent
+    assert demo.process.returncode == 130, demo.output
+    assert took < 1.5, (took, demo.output)
+    assert demo.report.exists()  # written before telemetry's shutdown began

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,3 +133,51 @@ def test_a_dead_collector_prints_one_warning(tmp_path: Path) -> None:
     exporter_lines = [line for line in result.stderr.splitlines() if line.startswith("opentelemetry.exporter")]
     assert len(exporter_lines) == 1, result.stderr
     assert "the bot keeps running" in exporter_lines[0]
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin:/bin", "OTEL_BSP_SCHEDULE_DELAY": "100"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_with_an_otlp_endpoint_the_bots_own_warnings_still_reach_stderr() -> None:
+    # A process that configured no logging of its own: Python prints WARNING and above to stderr, and the
+    # OTel handler configure() puts on the root must not silence that while the collector is dead.
+    result = _run(
+        "import logging, otel_breakout\n"
+        "t = otel_breakout.configure(otlp_endpoint='http://127.0.0.1:9', otlp_timeout_ms=200)\n"
+        "logging.getLogger('bot').warning('exchange socket closed, reconnecting')\n"
+        "logging.getLogger('bot').info('below warning: not for stderr')\n"
+        "t.shutdown(timeout_millis=1000)\n"
+        "logging.getLogger('bot').warning('after shutdown')\n"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines.count("exchange socket closed, reconnecting") == 1, result.stderr
+    assert lines.count("after shutdown") == 1, result.stderr
+    assert "below warning" not in result.stderr
+
+
+def test_the_last_resort_stands_aside_for_the_users_own_handlers() -> None:
+    result = _run(
+        "import logging, sys, otel_breakout\n"
+        "handler = logging.StreamHandler(sys.stderr)\n"
+        "handler.setFormatter(logging.Formatter('bot-handler %(message)s'))\n"
+        "logging.getLogger('bot').addHandler(handler)\n"
+        "t = otel_breakout.configure(otlp_endpoint='http://127.0.0.1:9', otlp_timeout_ms=200)\n"
+        "logging.getLogger('bot').warning('printed once, by the bot handler')\n"
+        "logging.getLogger('other').warning('no handler of its own: the last resort')\n"
+        "logging.lastResort = None\n"
+        "logging.getLogger('other').warning('silenced as Python would')\n"
+        "t.shutdown(timeout_millis=1000)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert [line for line in lines if "printed once" in line] == ["bot-handler printed once, by the bot handler"]
+    assert lines.count("no handler of its own: the last resort") == 1, result.stderr
+    assert "silenced" not in result.stderr

@@ -218,6 +218,38 @@ def test_malformed_header_pairs_are_skipped_without_echoing_secrets() -> None:
     assert all("s3cret" not in str(w.message) for w in record)
 
 
+def test_header_names_are_lower_cased_for_both_protocols() -> None:
+    # gRPC refuses capitals in metadata keys ("Illegal header key" on every export); HTTP names are
+    # case-insensitive, and the stock parser lower-cases them for both.
+    for protocol in ("grpc", "http/protobuf"):
+        settings = Settings.from_env(
+            {
+                "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+                "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=Bearer%20abc,X-Api=1",
+            }
+        )
+        assert settings.otlp_logs.headers == (("authorization", "Bearer abc"), ("x-api", "1"))
+
+
+def test_headers_a_transport_would_refuse_are_reported_by_variable_without_their_values() -> None:
+    with pytest.warns(ConfigWarning) as record:
+        settings = Settings.from_env(
+            {"OTEL_EXPORTER_OTLP_TRACES_HEADERS": "my%20key=s3cret,ok=1,token=caf%C3%A9s3cret,sig-bin=s3cret"}
+        )
+    assert settings.otlp_traces.headers == (("ok", "1"),)
+    messages = [str(w.message) for w in record]
+    assert all(m.startswith("OTEL_EXPORTER_OTLP_TRACES_HEADERS=") for m in messages), messages
+    assert any("'my key'" in m for m in messages) and any("'sig-bin'" in m for m in messages)
+    assert all("s3cret" not in m for m in messages)
+    # HTTP takes a wider set of names, and values beyond ASCII (latin-1 on the wire).
+    http = Settings.from_env(
+        {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_HEADERS": "X-Tenant~1=caf%C3%A9"}
+    )
+    assert http.otlp_traces.headers == (("x-tenant~1", "café"),)
+    with pytest.raises(ConfigError, match="otlp_headers"):
+        Settings.from_env({}, otlp_headers={"bad key": "x"})
+
+
 def test_masking_for_display() -> None:
     settings = Settings.from_env({"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20abc"})
     shown = settings.as_dict()

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from otel_breakout import Settings, Telemetry
 from otel_breakout._exporters import build_log_exporters, build_metric_readers, build_span_exporters
 from otel_breakout.testing import capture_telemetry
 from tests.support.binaries import require_binary
+from tests.support.outage import failing_collector
 
 
 def _script(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -307,3 +309,47 @@ def test_export_pending_pushes_spans_and_logs_now() -> None:
     assert len(logs.get_finished_logs()) == 1
     telemetry.shutdown()
     assert Telemetry.create(Settings.from_env({"OTEL_SDK_DISABLED": "true"})).export_pending() is True
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+@pytest.mark.parametrize("collector", ["closed port", "black hole"])
+def test_export_pending_and_shutdown_keep_their_budgets_whatever_the_collector_does(
+    collector: str, protocol: str
+) -> None:
+    # The exporters' own budget is 10 s per batch (with retries); the SDK's batch force_flush ignores its
+    # timeout and TracerProvider.shutdown() joins for 30 s. Neither may hold the bot past the budget it gave.
+    with failing_collector(collector) as endpoint:
+        telemetry = Telemetry.create(
+            Settings.from_env(
+                {
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+                    "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
+                    "OTEL_METRIC_EXPORT_INTERVAL": "60000",
+                }
+            )
+        )
+        tracer = telemetry.get_tracer()
+        for _ in range(10):
+            with tracer.start_as_current_span("cycle"):
+                telemetry.get_logger().emit(body="decided")
+        started = time.monotonic()
+        assert telemetry.export_pending(200) is False
+        assert time.monotonic() - started < 2.0
+        started = time.monotonic()
+        assert telemetry.force_flush(300) is False
+        assert time.monotonic() - started < 2.0
+        started = time.monotonic()
+        telemetry.shutdown(timeout_millis=1000)
+        assert time.monotonic() - started < 3.0
+
+
+def test_a_shut_down_handle_is_not_kept_alive_by_its_exit_hook() -> None:
+    import gc
+    import weakref
+
+    telemetry = Telemetry.create(Settings.from_env({"OTEL_TRACES_EXPORTER": "console"}))
+    telemetry.shutdown()
+    ref = weakref.ref(telemetry)
+    del telemetry
+    gc.collect()
+    assert ref() is None

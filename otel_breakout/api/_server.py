@@ -16,6 +16,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from otel_breakout._settings import ApiSettings, Settings
+from otel_breakout.api._protocol import limited_protocol
 
 __all__ = ["ApiServer"]
 
@@ -26,6 +27,12 @@ class ApiServer:
     ``with ApiServer(app) as server: ...`` starts it in a daemon thread and stops it on exit; ``stop()``
     lets requests in flight finish (up to ``graceful_timeout_s``) before closing. uvicorn is told not to
     touch logging configuration: its records go to the bot's own handlers.
+
+    Idle and slow clients cannot hold the server: each request must arrive whole within ``request_timeout_s``
+    (of the connection opening, or of the previous response; an idle keep-alive connection closes after
+    ``timeout_keep_alive`` s, uvicorn's 5 by default), and at most ``limit_concurrency`` connections are open:
+    beyond that a new one closes the oldest connection that is not being answered, so a health check still
+    gets in while hundreds of sockets sit idle or half-sent.
     """
 
     def __init__(
@@ -38,6 +45,7 @@ class ApiServer:
         log_level: str = "warning",
         access_log: bool = False,
         limit_concurrency: int = 256,
+        request_timeout_s: float = 10.0,
         graceful_timeout_s: float = 5.0,
         **uvicorn_options: Any,
     ) -> None:
@@ -53,8 +61,10 @@ class ApiServer:
             access_log=access_log,
             lifespan="off",
             server_header=False,
-            # Beyond this many concurrent connections uvicorn answers 503 instead of queueing without bound.
-            limit_concurrency=limit_concurrency,
+            # uvicorn's limit counts idle connections too and answers 503 beyond it; ours closes the oldest idle
+            # one instead (requests in flight are bounded by the connections, one at a time on each).
+            http=limited_protocol(limit_concurrency, request_timeout_s),
+            limit_concurrency=None,
             timeout_graceful_shutdown=max(1, round(graceful_timeout_s)),
             **uvicorn_options,
         )

@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from otel_breakout._telemetry import configure
+    from otel_breakout._telemetry import STOP_SHUTDOWN_MILLIS, configure
     from otel_breakout.api import ApiServer, create_app
     from otel_breakout.metrics import get_metrics_logger, get_resource_monitor
 
@@ -66,4 +66,5 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, previous)
     finally:
         monitor.stop()
+        telemetry.shutdown(timeout_millis=STOP_SHUTDOWN_MILLIS)  # bounded whatever the collector does
     return 0

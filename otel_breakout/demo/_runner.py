@@ -14,6 +14,7 @@ from types import FrameType
 from typing import TextIO
 
 from otel_breakout import configure
+from otel_breakout._telemetry import STOP_SHUTDOWN_MILLIS
 from otel_breakout.api import ApiServer, create_app
 from otel_breakout.demo._config import DemoConfig
 from otel_breakout.demo._engine import Engine
@@ -60,6 +61,36 @@ class DemoRun:
     report: Path | None = None
     api_url: str | None = None
     cycle_p50_s: float = 0.0
+    loop_rate_hz: float = 0.0
+    """Cycles per second the loop really achieved (the engine's cycle time hides stalls between cycles)."""
+    longest_gap_s: float = 0.0
+    """The longest time between the starts of two consecutive cycles."""
+    undelivered: dict[str, int] = field(default_factory=dict)
+    """Telemetry the OTLP exporters could not deliver, by signal (see ``Telemetry.undelivered()``)."""
+
+
+class _Pace:
+    """What the loop achieves: cycles per second and the longest gap between cycle starts."""
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+        self.last: float | None = None
+        self.cycles = 0
+        self.longest_gap = 0.0
+
+    def cycle_started(self, now: float) -> None:
+        if self.last is not None:
+            self.longest_gap = max(self.longest_gap, now - self.last)
+        if self.first is None:
+            self.first = now
+        self.last = now
+        self.cycles += 1
+
+    def rate(self) -> float:
+        """Cycles per second between the first and the latest cycle starts (0 before two cycles)."""
+        if self.first is None or self.last is None or self.last <= self.first:
+            return 0.0
+        return (self.cycles - 1) / (self.last - self.first)
 
 
 def build_config(options: DemoOptions) -> DemoConfig:
@@ -80,7 +111,7 @@ class _Status:
         self._every = every_s
         self._last = 0.0
 
-    def update(self, engine: Engine, state: str, force: bool = False) -> None:
+    def update(self, engine: Engine, state: str, pace: _Pace, force: bool = False) -> None:
         now = time.monotonic()
         if not force and not self._tty and now - self._last < self._every:
             return
@@ -92,6 +123,7 @@ class _Status:
         line = (
             f"cycle {totals.cycles:>6}  state {state:<11}  signals {signals:>5}  trades {totals.trades_opened:>4}"
             f"  equity {engine.positions.equity:>12,.2f}  cycle p50 {totals.duration_p50() * 1000:6.1f} ms"
+            f"  loop {pace.rate():5.2f}/s"
         )
         if self._tty:
             self._out.write("\r" + line + "\x1b[K")
@@ -139,6 +171,7 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
     monitor.register_cache("demo.leaked_buffers", engine.clear_leak)
     run = DemoRun(config)
     server: ApiServer | None = None
+    pace = _Pace()
     stop = stop or threading.Event()
     try:
         monitor.start()
@@ -156,8 +189,9 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 break
+            pace.cycle_started(time.monotonic())
             engine.run_cycle()
-            status.update(engine, metrics.state or "IDLE")
+            status.update(engine, metrics.state or "IDLE", pace)
             if interval:
                 next_at += interval
                 # Pace the loop without drifting; a slow cycle is not made up for by skipping sleeps forever.
@@ -167,7 +201,7 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
                 collector.flush(timeout=max(0.0, next_at - time.monotonic()))
                 telemetry.export_pending(int(max(0.0, next_at - time.monotonic()) * 1000))
                 stop.wait(max(0.0, next_at - time.monotonic()))
-        status.update(engine, metrics.state or "IDLE", force=True)
+        status.update(engine, metrics.state or "IDLE", pace, force=True)
         status.done()
         collector.flush()
         if server is not None and options.linger_s > 0 and not stop.is_set():
@@ -186,14 +220,23 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
         run.trades_opened, run.trades_closed = totals.trades_opened, totals.trades_closed
         run.equity = engine.positions.equity
         run.cycle_p50_s = totals.duration_p50()
+        run.loop_rate_hz = pace.rate()
+        run.longest_gap_s = pace.longest_gap
         if run.journal:
             report = DiagnosticsReportBuilder([str(p) for p in run.journal]).build()
             path = Path(options.report)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(report.to_markdown(), encoding="utf-8")
             run.report = path
-        telemetry.shutdown(timeout_millis=5000)
-    _print_summary(out, run)
+        if stop.is_set():
+            out.write(
+                f"stopping: telemetry gets up to {STOP_SHUTDOWN_MILLIS / 1000:g} s to deliver what is pending "
+                "(Ctrl-C again to quit now)\n"
+            )
+            out.flush()
+        telemetry.shutdown(timeout_millis=STOP_SHUTDOWN_MILLIS)
+        run.undelivered = telemetry.undelivered()
+    _print_summary(out, run, options.speed)
     if console is not None:
         logging.getLogger().removeHandler(console)
     return run
@@ -217,11 +260,13 @@ def _print_banner(out: TextIO, options: DemoOptions, collector: DiagnosticsColle
     out.flush()
 
 
-def _print_summary(out: TextIO, run: DemoRun) -> None:
+def _print_summary(out: TextIO, run: DemoRun, speed: float) -> None:
     signals = ", ".join(f"{k} {v}" for k, v in sorted(run.signals.items())) or "none"
+    asked = f" (asked {speed:g})" if speed > 0 else ""
     out.write(
         f"done: {run.cycles} cycles, signals: {signals}, trades opened {run.trades_opened}, closed "
-        f"{run.trades_closed}, equity {run.equity:,.2f}, cycle p50 {run.cycle_p50_s * 1000:.1f} ms\n"
+        f"{run.trades_closed}, equity {run.equity:,.2f}, cycle p50 {run.cycle_p50_s * 1000:.1f} ms, loop "
+        f"{run.loop_rate_hz:.2f} cycles/s{asked}, longest gap between cycles {run.longest_gap_s * 1000:.0f} ms\n"
     )
     if run.report is not None:
         out.write(f"report: {run.report}\n")

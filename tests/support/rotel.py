@@ -45,10 +45,10 @@ class Rotel:
 
 
 @contextmanager
-def running_rotel(tmp_path: Path) -> Iterator[Rotel]:
-    """Start ``rotel-agent`` on free loopback ports, printing every trace, log and metric it receives."""
+def running_rotel(tmp_path: Path, *, grpc_port: int | None = None) -> Iterator[Rotel]:
+    """Start ``rotel-agent`` on free loopback ports (or the gRPC port given), printing everything it receives."""
     binary = rotel_agent()
-    grpc_port, http_port = free_port(), free_port()
+    grpc_port, http_port = grpc_port or free_port(), free_port()
     output = tmp_path / "rotel.out"
     with output.open("wb") as sink:
         process = subprocess.Popen(
