@@ -89,8 +89,9 @@ class Pipeline:
         self.listeners = listeners
         self.spans = spans
         self._span_left_out = 0
-        # Totals for snapshot(), read from other threads under the lock.
-        self.stats_lock = threading.Lock()
+        # Totals for snapshot(), read from other threads under the lock (an RLock: a snapshot() taken in a
+        # signal handler that interrupted another one only reads).
+        self.stats_lock = threading.RLock()
         self.events = 0
         self.reasons: Counter[str] = Counter()
         self.near_misses = 0
@@ -111,7 +112,7 @@ class Pipeline:
         self._failures: dict[tuple[str, str], int] = {}
 
     def reinit_after_fork(self) -> None:
-        self.stats_lock = threading.Lock()
+        self.stats_lock = threading.RLock()
         self.drops.reinit_after_fork()
         if self.spans is not None:
             self.spans.reinit_after_fork()

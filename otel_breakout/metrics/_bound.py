@@ -7,7 +7,6 @@ window. None of them raises into the caller: a bad value goes to ``reject``.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -15,6 +14,8 @@ from types import MappingProxyType
 from typing import Any
 
 from opentelemetry.util.types import Attributes
+
+from otel_breakout._reentry import ReentryGuard
 
 __all__ = [
     "FOLD_AT",
@@ -57,7 +58,7 @@ class _Bound:
 class BoundCounter(_Bound):
     """A monotonic counter for one attribute set: ``add(value=1)``, never raises into the caller."""
 
-    __slots__ = ("_fold_lock", "_folded", "_pending")
+    __slots__ = ("_fold_guard", "_folded", "_observed", "_pending")
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -65,7 +66,9 @@ class BoundCounter(_Bound):
         # increments go to a deque (append is atomic) and are folded into the total when it is read.
         self._pending: deque[float] = deque()
         self._folded = 0.0
-        self._fold_lock = threading.Lock()
+        # A guard, not a Lock: an add() from a signal handler that interrupted a fold must not wait for it.
+        self._fold_guard = ReentryGuard()
+        self._observed = 0.0
 
     def add(self, value: float = 1.0) -> None:
         try:
@@ -81,8 +84,13 @@ class BoundCounter(_Bound):
         except Exception as exc:
             self._reject(self._name, exc)
 
-    def _fold(self) -> float:
-        with self._fold_lock:
+    def _fold(self, wait: bool = True) -> float:
+        guard = self._fold_guard
+        if not (guard.enter() if wait else guard.try_enter()):
+            # Re-entered on the thread that is folding (a signal handler), or (not waiting) folded elsewhere:
+            # the increments stay queued for the next fold, and this reader gets what is visible now.
+            return self._folded + sum(tuple(self._pending))
+        try:
             pop = self._pending.popleft
             total = self._folded
             try:
@@ -92,11 +100,27 @@ class BoundCounter(_Bound):
                 pass
             self._folded = total
             return total
+        finally:
+            guard.exit()
 
     @property
     def total(self) -> float:
         """The cumulative value (every add so far)."""
         return self._fold()
+
+    def observed_total(self) -> float:
+        """The total for a collection, which never waits for a fold in progress on another thread.
+
+        Without the fold, increments that fold has taken but not yet added are missing; a counter must not
+        go down between collections (Prometheus would read a reset), so the value never falls below the last
+        one reported. The next collection has them.
+        """
+        total = self._fold(wait=False)
+        if type(self) is BoundCounter:
+            if total < self._observed:
+                return self._observed
+            self._observed = total
+        return total
 
     apply = add  # the kind's one operation, under one name for the generic record() path
 

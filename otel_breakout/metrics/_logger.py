@@ -117,8 +117,10 @@ class MetricsLogger:
         for name, instrument in self._instruments.items():
             if instrument.spec.name == _CYCLE:
                 self._recorders[name] = self._record_cycle
-        # Engine bookkeeping, pre-bound so that each helper is a few attribute stores.
-        self._lock = threading.Lock()
+        # Engine bookkeeping, pre-bound so that each helper is a few attribute stores. An RLock: a helper
+        # called from a signal handler that interrupted another one must not wait for itself, and each
+        # section is a few independent stores that a nested one cannot corrupt.
+        self._lock = threading.RLock()
         self._state: str | None = None
         self._state_names = {s.casefold(): s for s in self.engine_states}
         self._state_window = self._instruments[_STATE].window
