@@ -178,6 +178,8 @@ class DiagnosticsSettings:
     # Extra regular expressions for secret payload keys, on top of the built-in ones.
     secret_keys: tuple[str, ...] = ()
     max_string: int = 4096
+    # Distinct failure reasons counted by name; later ones are counted as "(other)".
+    max_reasons: int = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -485,6 +487,7 @@ class _Builder:
             ),
             secret_keys=self.patterns("OTEL_BREAKOUT_DIAG_SECRET_KEYS"),
             max_string=self.integer("OTEL_BREAKOUT_DIAG_MAX_STRING", d.max_string, minimum=64, maximum=1_048_576),
+            max_reasons=self.integer("OTEL_BREAKOUT_DIAG_MAX_REASONS", d.max_reasons, minimum=1, maximum=100_000),
         )
 
     # --- assembly ---------------------------------------------------------------------------------

@@ -134,6 +134,7 @@ class DiagnosticsCollector:
             drops=self._drops,
             listeners=_registry.listeners_for(telemetry) if telemetry is not None else [],
             spans=self._spans,
+            max_reasons=config.max_reasons,
         )
         writer = self._writer = Writer(self._pipeline, capacity=capacity, interval_s=interval)
         self._queue = writer.queue

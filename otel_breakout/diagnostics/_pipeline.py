@@ -30,6 +30,7 @@ __all__ = [
     "CONDITION",
     "FILTER",
     "FLUSH",
+    "OTHER_REASON",
     "REASON",
     "RECORD",
     "SIGNAL",
@@ -49,6 +50,9 @@ _BATCH_LINES = 1024
 _INFO, _DEBUG = SeverityNumber.INFO, SeverityNumber.DEBUG
 _I64 = -(2**63)
 _PLAIN_TEXT = 64  # within the smallest string limit a user can set
+# The bucket for failure reasons past OTEL_BREAKOUT_DIAG_MAX_REASONS (the report folds its tables into the
+# same name).
+OTHER_REASON = "(other)"
 
 Listener = Callable[[DiagnosticsEvent], None]
 
@@ -78,6 +82,7 @@ class Pipeline:
         drops: DropCounter,
         listeners: list[Listener],
         spans: SpanEvents | None = None,
+        max_reasons: int = 256,
     ) -> None:
         self.sanitizer = sanitizer
         self.margin = margin
@@ -89,6 +94,9 @@ class Pipeline:
         self.listeners = listeners
         self.spans = spans
         self._span_left_out = 0
+        # The reasons counted by name (at most max_reasons); the others count as OTHER_REASON.
+        self._max_reasons = max_reasons
+        self._known_reasons: set[str] = set()
         # Totals for snapshot(), read from other threads under the lock (an RLock: a snapshot() taken in a
         # signal handler that interrupted another one only reads).
         self.stats_lock = threading.RLock()
@@ -186,6 +194,8 @@ class Pipeline:
             self._evaluations[("scanner", stage, name, "fail")] += n
             self._reason_counts[self._plain_reasons.get(name) or "filter:" + name] += n
         reasons, self._reason_counts = self._reason_counts, Counter()
+        if reasons and not self._known_reasons.issuperset(reasons):
+            reasons = self._bound_reasons(reasons)
         evaluations, self._evaluations = self._evaluations, Counter()
         near_keys, self._near = self._near, Counter()
         with self.stats_lock:
@@ -217,6 +227,28 @@ class Pipeline:
             instruments.near_misses.add(n, attrs)
         for sink, cause, n in self.drops.take_new():
             instruments.dropped.add(n, {"sink": sink, "cause": cause})
+
+    def _bound_reasons(self, reasons: Counter[str]) -> Counter[str]:
+        """Count reasons past the first ``max_reasons`` as OTHER_REASON, and how many events that folded.
+
+        A free-form reason (an error message, an id) would otherwise mint a series on ``/api/metrics`` and a
+        ``snapshot()`` key per value, without bound. The journal and the log records keep the real reason.
+        """
+        known = self._known_reasons
+        bounded: Counter[str] = Counter()
+        folded = 0
+        for reason, n in reasons.items():
+            if reason not in known:
+                if len(known) < self._max_reasons:
+                    known.add(reason)
+                else:
+                    bounded[OTHER_REASON] += n
+                    folded += n
+                    continue
+            bounded[reason] += n
+        if folded:
+            self.drops.add("reasons", "overflow", folded)
+        return bounded
 
     def _remember(self, key: tuple[str, ...], attrs: dict[str, str]) -> dict[str, str]:
         if len(self._attributes) < 4096:

@@ -26,6 +26,7 @@ __all__ = [
     "BoundSignedHistogram",
     "BoundUpDownCounter",
     "Reject",
+    "as_number",
 ]
 
 _INF = float("inf")
@@ -34,6 +35,40 @@ _now = time.time
 FOLD_AT = 1024
 
 Reject = Callable[[str, BaseException], None]
+
+
+def as_number(value: object) -> float:
+    """A measurement as a float: an int, a float or another numeric type (``Decimal``, numpy), never text or a
+    bool (``"1.5"`` and ``True`` are bugs in the caller, not numbers); ``ValueError``/``TypeError`` otherwise.
+
+    Finiteness is the caller's check: a gauge takes any finite value, a counter only increments >= 0.
+    """
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]  # narrowed by the type check
+    if (
+        kind is bool
+        or value is None
+        or isinstance(value, (str, bytes, bytearray, bool))
+        or (kind.__module__ == "numpy" and kind.__name__.startswith("bool"))
+    ):
+        raise TypeError(f"a measurement must be a number, got {kind.__name__} {_short(value)}")
+    try:
+        return float(value)  # type: ignore[arg-type]  # anything with __float__ (Decimal, numpy, Fraction)
+    except OverflowError:
+        raise ValueError(f"a measurement must be a finite number, got an integer of {_digits(value)} digits") from None
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _digits(value: object) -> str:
+    try:
+        return str(len(str(abs(value))))  # type: ignore[arg-type]  # an int that overflowed float()
+    except (TypeError, ValueError):  # more digits than int->str conversion allows
+        return "more than 4300"
 
 
 # --- bound handles (one per attribute set) -----------------------------------------------------------
@@ -72,7 +107,7 @@ class BoundCounter(_Bound):
 
     def add(self, value: float = 1.0) -> None:
         try:
-            v = float(value)
+            v = value if type(value) is float else as_number(value)
             # Also rejects NaN, which would poison the cumulative total for good.
             if not 0.0 <= v < _INF:
                 raise ValueError(f"{self._name} is a counter: increments must be finite and >= 0, got {value!r}")
@@ -132,7 +167,7 @@ class BoundUpDownCounter(BoundCounter):
 
     def add(self, value: float = 1.0) -> None:
         try:
-            v = float(value)
+            v = value if type(value) is float else as_number(value)
             if not -_INF < v < _INF:
                 raise ValueError(f"{self._name}: increments must be finite, got {value!r}")
             pending = self._pending
@@ -157,7 +192,7 @@ class BoundGauge(_Bound):
 
     def set(self, value: float) -> None:
         try:
-            v = float(value)
+            v = value if type(value) is float else as_number(value)
             if not -_INF < v < _INF:
                 raise ValueError(f"{self._name} is a gauge: values must be finite, got {value!r}")
             self.value = v  # a single reference store: atomic, no lock needed
@@ -179,7 +214,7 @@ class BoundHistogram(_Bound):
 
     def record(self, value: float) -> None:
         try:
-            v = float(value)
+            v = value if type(value) is float else as_number(value)
             if not 0.0 <= v < _INF:
                 raise ValueError(f"{self._name} is a histogram: values must be finite and >= 0, got {value!r}")
             self._defer(v, self.otel_attributes)
@@ -205,7 +240,7 @@ class BoundSignedHistogram(BoundHistogram):
 
     def record(self, value: float) -> None:
         try:
-            v = float(value)
+            v = value if type(value) is float else as_number(value)
             if not -_INF < v < _INF:
                 raise ValueError(f"{self._name}: values must be finite, got {value!r}")
             attributes, otel = self._by_outcome["win" if v > 0 else "loss" if v < 0 else "breakeven"]
