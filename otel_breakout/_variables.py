@@ -219,7 +219,8 @@ VARIABLES: tuple[Variable, ...] = (
     _ours(
         "OTEL_BREAKOUT_API_TOKEN",
         "unset",
-        "bearer token (16+ characters) required on every API route but `/api/metrics` and "
+        'bearer token (16+ characters; blanks are a `ConfigError`, not "no token") required on every API route '
+        "but `/api/metrics` and "
         "`/api/metrics/health`; memory snapshots are refused without one",
         secret=True,
     ),

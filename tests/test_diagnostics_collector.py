@@ -493,6 +493,15 @@ def test_only_the_chosen_sinks_are_fed(capture: TelemetryCapture, tmp_path: Path
     assert capture.metric_points("breakout.diag.evaluations") == {}
 
 
+def test_sinks_may_be_one_string_never_read_letter_by_letter(capture: TelemetryCapture, tmp_path: Path) -> None:
+    for given, expected in (("jsonl", {"jsonl"}), ("jsonl, logs", {"jsonl", "logs"}), ("none", set())):
+        with capture.diagnostics_collector(tmp_path / "d", sinks=given) as diag:
+            assert {sink for sink, state in diag.snapshot()["sinks"].items() if state == "on"} == expected
+    with pytest.raises(ConfigError, match="sinks='kafka'.*jsonl, logs, spans, metrics") as caught:
+        DiagnosticsCollector(output_dir=tmp_path, settings=Settings.from_env({}), sinks="kafka")
+    assert "'k'" not in str(caught.value)
+
+
 def test_the_collector_closes_with_its_telemetry(tmp_path: Path) -> None:
     captured = capture_telemetry()
     diag = captured.diagnostics_collector(tmp_path, flush_interval=1.0)

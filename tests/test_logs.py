@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from otel_breakout import ConfigError, Settings, Telemetry
 from otel_breakout._logs import install_logging, install_trace_context_factory
 from otel_breakout.testing import TelemetryCapture, capture_telemetry
 
@@ -131,3 +132,40 @@ def test_a_dead_collector_prints_one_warning(tmp_path: Path) -> None:
     exporter_lines = [line for line in result.stderr.splitlines() if line.startswith("opentelemetry.exporter")]
     assert len(exporter_lines) == 1, result.stderr
     assert "the bot keeps running" in exporter_lines[0]
+
+
+@pytest.mark.parametrize("shape", ["under a regular file", "a directory"])
+def test_an_impossible_log_file_is_a_clear_config_error(
+    tmp_path: Path, isolated_root: logging.Logger, shape: str
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    path = blocker / "app.log" if shape == "under a regular file" else tmp_path
+    telemetry = Telemetry.create(Settings.from_env({"OTEL_BREAKOUT_LOG_FILE": str(path)}))
+    with pytest.raises(ConfigError, match="OTEL_BREAKOUT_LOG_FILE") as caught:
+        telemetry.install_logging()
+    assert caught.value.source == "OTEL_BREAKOUT_LOG_FILE" and caught.value.value == str(path)
+    expected = "not a directory" if shape == "a directory" else f"{blocker} is a file, not a directory"
+    assert expected in caught.value.allowed
+    telemetry = Telemetry.create(Settings.from_env({}, log_file=str(path)))
+    with pytest.raises(ConfigError, match=r"configure\(log_file=...\)"):
+        telemetry.install_logging()
+
+
+def test_a_log_file_that_breaks_later_is_reported_once_never_a_traceback_per_record(
+    tmp_path: Path, isolated_root: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "logs"
+    log_file = directory / "app.log"
+    [handler] = install_logging(level="INFO", log_file=str(log_file), max_bytes=4096, backups=1, logger_provider=None)
+    handler.close()  # the file is reopened at the next record, which cannot happen any more:
+    log_file.unlink()
+    directory.rmdir()
+    directory.write_text("")  # its directory is now a regular file
+    bot = logging.getLogger("bot.cycle")
+    for n in range(50):
+        bot.warning("cycle %d", n)
+    err = capsys.readouterr().err
+    assert err.count("cannot write the log file") == 1 and str(log_file) in err
+    assert "Traceback" not in err and "Logging error" not in err
+    assert handler.failures == 50  # type: ignore[attr-defined]  # our handler counts them

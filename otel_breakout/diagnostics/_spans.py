@@ -263,12 +263,13 @@ class SpanEvents:
         # The same coercion, scrubbing and attribute shape as the writer gives the log records.
         clean = self._sanitizer.payload(payload)
         settle_payload(clean, passed)
+        field = self._sanitizer.field
         attributes = otel_attributes(
             self._sanitizer,
-            field_text(component) or "",
-            field_text(stage) or "",
-            field_text(symbol),
-            field_text(reason),
+            field(component) or "",
+            field(stage) or "",
+            field(symbol),
+            field(reason),
             passed,
             kind == NEAR_MISS,
             clean,
