@@ -176,7 +176,8 @@ def _escape(match: re.Match[str]) -> str:
 def printable(text: str, limit: int = 200) -> str:
     """Untrusted text (a request path, a header) made safe for one log line: control characters escaped (no
     forged lines, no terminal escapes), at most ``limit`` characters, then scrubbed."""
-    shown = _CONTROL.sub(_escape, text)
+    # Scrubbed before it is cut, so a cut never leaves half a credential behind its key.
+    shown = _default.text(_CONTROL.sub(_escape, text[: limit + 256]))
     if len(shown) > limit:
         shown = shown[:limit] + f"…[{len(text) - limit} more]"
-    return _default.text(shown)
+    return shown

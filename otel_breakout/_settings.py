@@ -745,7 +745,7 @@ def environment_variables(environ: Mapping[str, str] | None = None) -> dict[str,
             # Header and token names help debugging; their values never leave the process.
             value = ",".join(f"{item.partition('=')[0]}=***" if "=" in item else "***" for item in value.split(","))
         elif name == "OTEL_RESOURCE_ATTRIBUTES":
-            value = default_scrubber().text(",".join(_shown_attribute(item) for item in value.split(",")))
+            value = ",".join(_shown_attribute(item) for item in value.split(","))
         else:
             value = default_scrubber().text(value)  # user:password in an endpoint, ?token= in a URL
         shown[name] = value
@@ -753,5 +753,13 @@ def environment_variables(environ: Mapping[str, str] | None = None) -> dict[str,
 
 
 def _shown_attribute(item: str) -> str:
-    key, sep, _ = item.partition("=")
-    return f"{key}=***" if sep and default_scrubber().is_secret_key(unquote(key.strip())) else item
+    """One ``key=value`` of OTEL_RESOURCE_ATTRIBUTES for display: masked under a secret key, and a value whose
+    decoded form holds a credential shown decoded and scrubbed (percent-encoding hides it from the rules)."""
+    key, sep, raw = item.partition("=")
+    if not sep:
+        return item
+    if default_scrubber().is_secret_key(unquote(key.strip())):
+        return f"{key}=***"
+    decoded = unquote(raw.strip())
+    clean = default_scrubber().text(decoded)
+    return item if clean == decoded else f"{key}={clean}"

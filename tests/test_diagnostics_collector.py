@@ -497,7 +497,7 @@ def test_sinks_may_be_one_string_never_read_letter_by_letter(capture: TelemetryC
     for given, expected in (("jsonl", {"jsonl"}), ("jsonl, logs", {"jsonl", "logs"}), ("none", set())):
         with capture.diagnostics_collector(tmp_path / "d", sinks=given) as diag:
             assert {sink for sink, state in diag.snapshot()["sinks"].items() if state == "on"} == expected
-    with pytest.raises(ConfigError, match="sinks='kafka'.*jsonl, logs, spans, metrics") as caught:
+    with pytest.raises(ConfigError, match=r"sinks='kafka'.*jsonl, logs, spans, metrics") as caught:
         DiagnosticsCollector(output_dir=tmp_path, settings=Settings.from_env({}), sinks="kafka")
     assert "'k'" not in str(caught.value)
 

@@ -25,6 +25,7 @@ from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 from opentelemetry.util.types import Attributes
 
 from otel_breakout._reentry import ReentryGuard
+from otel_breakout._scrub import default_scrubber
 from otel_breakout.catalogue import MetricSpec, bucket_boundaries
 from otel_breakout.metrics._bound import (
     AnyBound,
@@ -183,7 +184,9 @@ class Instrument:
                 raise MetricAttributeError(f"{spec.name} does not take attribute {key!r} ({why}); allowed: {allowed}")
             if key in spec.optional_attributes and not self._symbols.enabled:
                 continue  # opt-in attribute, not opted in: dropped so the same code runs either way
-            value = _text(raw)
+            # Free-form values (a strategy name) become labels on the unauthenticated /api/metrics: scrubbed
+            # like every other sink (bind time only: the hot path reuses the cell).
+            value = default_scrubber().text(_text(raw))
             closed = spec.allowed_values(key)
             if closed is not None:
                 match = next((c for c in closed if c.casefold() == value.casefold()), None)
