@@ -14,6 +14,7 @@ __all__ = [
     "handle_internal_errors",
     "internal_errors_raise",
     "log_internal_error",
+    "log_rejected_value",
     "set_internal_errors_raise",
 ]
 
@@ -46,6 +47,24 @@ def log_internal_error(where: str, exc: BaseException) -> None:
         return
     _last_logged[where] = now
     _logger.error("telemetry failed in %s, the bot keeps running", where, exc_info=exc)
+
+
+_rejected_since: dict[str, int] = {}
+
+
+def log_rejected_value(where: str, exc: BaseException) -> None:
+    """A WARNING for a value the caller passed and the hot path refused (a bug in the bot, not in telemetry):
+    at most one per site per minute, saying how many more there were since, without a traceback."""
+    now = time.monotonic()
+    key = "rejected:" + where
+    last = _last_logged.get(key)
+    if last is not None and now - last < _INTERVAL_S:
+        _rejected_since[key] = _rejected_since.get(key, 0) + 1
+        return
+    _last_logged[key] = now
+    more = _rejected_since.pop(key, 0)
+    note = f" ({more} more since the last warning)" if more else ""
+    _logger.warning("%s rejected a value and dropped it, the bot keeps running: %s%s", where, exc, note)
 
 
 @contextmanager

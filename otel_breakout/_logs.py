@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -15,8 +16,12 @@ import orjson
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider
 
+from otel_breakout._scrub import default_scrubber
+from otel_breakout._settings import ConfigError
+
 __all__ = [
     "JsonLinesFormatter",
+    "check_log_file",
     "export_recovered",
     "install_export_error_dedupe",
     "install_logging",
@@ -90,7 +95,8 @@ class _ExportErrorDedupe(logging.Filter):
             suppressed, self._suppressed, self._last = self._suppressed, 0, now
         minutes = self._interval / 60
         note = f" ({suppressed} more export errors since the last report)" if suppressed else ""
-        record.msg = (
+        # The exporters name their endpoint, with any user:password in it (gRPC prints "user:pw@host:4317").
+        record.msg = default_scrubber().text(
             f"{record.getMessage()}{note}; telemetry export is failing, the bot keeps running; further "
             f"export errors are counted and reported at most every {minutes:g} min"
         )
@@ -127,21 +133,23 @@ def export_recovered() -> None:
 
 
 class JsonLinesFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, trace and span ids, and the exception."""
+    """One JSON object per line: time, level, logger, message, trace and span ids, and the exception; the
+    message and the exception text scrubbed of secrets (``otel_breakout._scrub``)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        scrub = default_scrubber().text
         data: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="microseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": scrub(record.getMessage()),
             "trace_id": getattr(record, "trace_id", None),
             "span_id": getattr(record, "span_id", None),
             "process": record.process,
             "thread": record.threadName,
         }
         if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
+            data["exception"] = scrub(self.formatException(record.exc_info))
         return orjson.dumps(data, default=str).decode()
 
 
@@ -163,13 +171,17 @@ def _otel_handler_class() -> Any:
                     and not isinstance(handler, BreakoutLoggingHandler)
                 ):
                     return
-            super().emit(record)
+            super().emit(_scrubbed_record(record))
 
         def _get_attributes(self, record: logging.LogRecord) -> Any:
             # trace_id/span_id are on the record for formatters; the OTel record carries them natively.
             attributes, event_name = super()._get_attributes(record)
             attributes.pop("trace_id", None)
             attributes.pop("span_id", None)
+            scrubber = default_scrubber()
+            for key, value in attributes.items():
+                # `extra=` fields and the exception's message and stack trace.
+                attributes[key] = scrubber.value(key, value) if not key.startswith("code.") else value
             return attributes, event_name
 
     return BreakoutLoggingHandler
@@ -200,11 +212,65 @@ class _LastResort(logging.Handler):
             if any(handler is not self and handler not in self._ours for handler in logger.handlers):
                 return
             logger = logger.parent if logger.propagate else None
-        resort.handle(record)
+        resort.handle(_scrubbed_record(record))  # stderr is one of our sinks too: scrubbed like the others
+
+
+def _scrubbed_record(record: logging.LogRecord) -> logging.LogRecord:
+    """The record itself when its message needs no scrubbing, else a copy with the scrubbed message (the
+    record is shared with the other handlers, which must see it as logged)."""
+    message = record.getMessage()
+    clean = default_scrubber().text(message)
+    if clean == message:
+        return record
+    copy = logging.makeLogRecord(record.__dict__)
+    copy.msg, copy.args = clean, None
+    return copy
 
 
 def _not_from_sdk(record: logging.LogRecord) -> bool:
     return not record.name.startswith("opentelemetry")
+
+
+class _LogFileHandler(logging.handlers.RotatingFileHandler):
+    """The JSON-lines log file. A record it cannot write (disk full, its directory removed) is counted, and only
+    the first one is reported, in one line on stderr: never a traceback per record, as ``handleError`` prints."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failures = 0
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.failures += 1
+        if self.failures == 1 and logging.raiseExceptions:
+            error = sys.exc_info()[1]
+            try:
+                sys.stderr.write(
+                    f"otel-breakout: cannot write the log file {self.baseFilename}: {error}; the bot keeps running, "
+                    "and later records that cannot be written are counted, not reported\n"
+                )
+            except Exception:  # stderr gone too: nothing left to tell
+                pass
+
+
+def check_log_file(path: str, source: str = "OTEL_BREAKOUT_LOG_FILE") -> None:
+    """Raise :class:`ConfigError` unless ``path`` can be the log file: not a directory, under a directory that
+    exists or can be created, and writable (checked by opening it for append, which creates it)."""
+    if os.path.isdir(path):
+        raise ConfigError(source, path, "a file path, not a directory (e.g. logs/app.log)")
+    directory = os.path.dirname(path)
+    existing = os.path.abspath(directory or ".")
+    while not os.path.lexists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ConfigError(source, path, f"a file path under a directory ({existing} is a file, not a directory)")
+    try:
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        os.close(fd)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(source, path, f"a file path in a writable directory ({reason})") from None
 
 
 def install_logging(
@@ -214,8 +280,12 @@ def install_logging(
     max_bytes: int,
     backups: int,
     logger_provider: LoggerProvider | None,
+    log_file_source: str = "OTEL_BREAKOUT_LOG_FILE",
 ) -> list[logging.Handler]:
-    """Attach our handlers to the root logger and return them (``Telemetry.shutdown`` removes them)."""
+    """Attach our handlers to the root logger and return them (``Telemetry.shutdown`` removes them).
+
+    A ``log_file`` that cannot be written raises :class:`ConfigError` naming ``log_file_source``.
+    """
     install_trace_context_factory()
     install_export_error_dedupe()
     handlers: list[logging.Handler] = []
@@ -226,12 +296,8 @@ def install_logging(
         otel_handler.addFilter(_not_from_sdk)
         handlers.append(otel_handler)
     if log_file:
-        directory = os.path.dirname(log_file)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
-            log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
-        )
+        check_log_file(log_file, log_file_source)
+        file_handler = _LogFileHandler(log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True)
         file_handler.setLevel(level)
         file_handler.setFormatter(JsonLinesFormatter())
         handlers.append(file_handler)

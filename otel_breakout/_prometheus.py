@@ -23,6 +23,7 @@ from opentelemetry.sdk.metrics import (
 from opentelemetry.sdk.metrics.export import AggregationTemporality, CardinalityLimits, MetricReader, MetricsData
 
 from otel_breakout._exposition import IDENTITY_ATTRIBUTES, ExpositionWriter
+from otel_breakout._reentry import ReentryGuard
 
 __all__ = ["PrometheusPullReader"]
 
@@ -72,7 +73,10 @@ class PrometheusPullReader(MetricReader):
         self._data: MetricsData | None = None
         # (openmetrics, gzipped) -> (collection number, body): one rendering per format per collection.
         self._rendered: dict[tuple[bool, bool], tuple[int, bytes]] = {}
-        self._write_lock = threading.Lock()
+        self._write = ReentryGuard()
+        # The thread running the current collection: a render it makes from a signal handler must not wait
+        # for the collection it interrupted (see _collect_fresh).
+        self._collector_thread: int | None = None
 
     def _receive_metrics(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> None:
         self._received = metrics_data
@@ -86,21 +90,38 @@ class PrometheusPullReader(MetricReader):
         """The exposition of a collection made after this call began (gzip-compressed when asked)."""
         number, data = self._collect_fresh()
         key = (openmetrics, gzipped)
-        with self._write_lock:
+        guard = self._write
+        if not guard.enter():
+            # A signal handler interrupted this thread's rendering: the writer's caches are mid-update, so a
+            # writer of its own renders the same data.
+            return self._format(ExpositionWriter(), data, openmetrics, gzipped)
+        try:
             cached = self._rendered.get(key)
             if cached is not None and cached[0] >= number:
                 return cached[1]
-            body = self._writer.write(data, openmetrics=openmetrics)
-            if gzipped:
-                body = gzip.compress(body, compresslevel=_GZIP_LEVEL, mtime=0)
+            body = self._format(self._writer, data, openmetrics, gzipped)
             self._rendered[key] = (number, body)
             return body
+        finally:
+            guard.exit()
+
+    def _format(self, writer: ExpositionWriter, data: MetricsData | None, openmetrics: bool, gzipped: bool) -> bytes:
+        body = writer.write(data, openmetrics=openmetrics)
+        return gzip.compress(body, compresslevel=_GZIP_LEVEL, mtime=0) if gzipped else body
 
     def _collect_fresh(self) -> tuple[int, MetricsData | None]:
-        with self._cond:
+        me = threading.get_ident()
+        with self._cond:  # a Condition over an RLock: a signal handler may take it again
+            if self._running and self._collector_thread == me:
+                # Re-entered from a signal handler while this very thread collects: the SDK's collection
+                # lock is not re-entrant and the collection cannot finish before the handler returns, so
+                # the last finished collection it is (stale by one scrape, never a deadlock).
+                return self._finished, self._data
             needed = self._started + 1
             while self._finished < needed:
                 if not self._running:
+                    # The thread first, then the flag: a handler between the two finds no collection running.
+                    self._collector_thread = me
                     self._running = True
                     self._started += 1
                     number = self._started
@@ -120,7 +141,8 @@ class PrometheusPullReader(MetricReader):
         with self._cond:
             data, self._received = self._received, None
             self._running = False
-            self._finished = number
-            self._data = data
+            if number > self._finished:
+                self._finished = number
+                self._data = data
             self._cond.notify_all()
         return number, data

@@ -11,6 +11,7 @@ import uuid
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.version import __version__ as sdk_version
 
+from otel_breakout._scrub import default_scrubber
 from otel_breakout._settings import Settings
 from otel_breakout._version import __version__
 
@@ -56,7 +57,9 @@ def build_resource(settings: Settings, *, auto_instrumentation_version: str | No
     }
     if auto_instrumentation_version:
         attributes["telemetry.auto.version"] = auto_instrumentation_version
-    attributes.update(dict(settings.resource_attributes))
+    # OTEL_RESOURCE_ATTRIBUTES rides on every span, log record and metric export (and target_info): a value
+    # under a secret key, or a credential in a value, never does.
+    attributes.update(dict(default_scrubber().pairs(settings.resource_attributes)))
     attributes["service.name"] = settings.service_name
     attributes["service.version"] = settings.service_version
     attributes["service.instance.id"] = settings.service_instance_id or process_instance_id()

@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from typing import Any, Literal, TypeVar, cast
 from urllib.parse import unquote
 
+from otel_breakout._scrub import default_scrubber
 from otel_breakout._variables import VARIABLES
 
 __all__ = [
@@ -182,6 +183,8 @@ class DiagnosticsSettings:
     # Extra regular expressions for secret payload keys, on top of the built-in ones.
     secret_keys: tuple[str, ...] = ()
     max_string: int = 4096
+    # Distinct failure reasons counted by name; later ones are counted as "(other)".
+    max_reasons: int = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +240,10 @@ class Settings:
         return _Builder(env, given).build()
 
     def as_dict(self, *, mask_secrets: bool = True) -> dict[str, Any]:
-        """Plain data for display (``otel-breakout env``); header values are masked unless asked otherwise."""
+        """Plain data for display (``otel-breakout env``). Unless asked otherwise, secrets are hidden: header
+        values and the API token masked, resource attributes under secret keys redacted, and every text
+        scrubbed (credentials in endpoint URLs, ``?token=`` query parameters), as :mod:`otel_breakout._scrub`
+        does for every sink."""
         data = asdict(self)
         data.pop("_sources", None)
         if mask_secrets:
@@ -245,6 +251,8 @@ class Settings:
                 otlp = data[f"otlp_{signal}"]
                 otlp["headers"] = [(k, _mask(v)) for k, v in otlp["headers"]]
             data["api"]["token"] = _mask(data["api"]["token"] or "") or None
+            data["resource_attributes"] = default_scrubber().pairs(self.resource_attributes)
+            data = _scrubbed(data)
         return data
 
     @property
@@ -255,6 +263,19 @@ class Settings:
 
 def _mask(value: str) -> str:
     return "***" if value else ""
+
+
+def _scrubbed(value: Any) -> Any:
+    """Every text in a displayed structure scrubbed (the keys of settings are not payload keys: only text)."""
+    if isinstance(value, str):
+        return default_scrubber().text(value)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_scrubbed(item) for item in value)
+    return value
 
 
 # Argument name -> the variable it overrides (its per-signal variants included).
@@ -310,7 +331,7 @@ class _Builder:
         return None
 
     def invalid(self, origin: str, value: object, allowed: str, default: _T, *, secret: bool = False) -> _T:
-        shown = "***" if secret else value
+        shown = "***" if secret else default_scrubber().text(value) if isinstance(value, str) else value
         variable = origin.split("=", 1)[0]
         if origin.startswith("configure(") or self._strict or _ON_INVALID.get(variable, "error") == "error":
             raise ConfigError(origin, shown, allowed)
@@ -513,6 +534,7 @@ class _Builder:
             ),
             secret_keys=self.patterns("OTEL_BREAKOUT_DIAG_SECRET_KEYS"),
             max_string=self.integer("OTEL_BREAKOUT_DIAG_MAX_STRING", d.max_string, minimum=64, maximum=1_048_576),
+            max_reasons=self.integer("OTEL_BREAKOUT_DIAG_MAX_REASONS", d.max_reasons, minimum=1, maximum=100_000),
         )
 
     # --- assembly ---------------------------------------------------------------------------------
@@ -542,7 +564,7 @@ class _Builder:
             endpoint = "http://localhost:4317" if protocol == "grpc" else f"http://localhost:4318/v1/{signal}"
         if not endpoint.startswith(("http://", "https://")) and (protocol == "http/protobuf" or "://" in endpoint):
             origin = (specific or base or ("endpoint", endpoint))[0]
-            raise ConfigError(origin, endpoint, "an http:// or https:// URL")
+            raise ConfigError(origin, default_scrubber().text(endpoint), "an http:// or https:// URL")
         timeout = self.integer(var("TIMEOUT"), 10_000, generic=generic("TIMEOUT"))
         if 0 < timeout < 100:
             warnings.warn(
@@ -591,6 +613,11 @@ class _Builder:
         d = ApiSettings()
         port = self.integer("OTEL_BREAKOUT_API_PORT", d.port, maximum=65535)
         token = self.text("OTEL_BREAKOUT_API_TOKEN", None)
+        raw_token = self._env.get("OTEL_BREAKOUT_API_TOKEN")
+        if token is None and raw_token and raw_token.isspace():
+            # Set, but to blanks: most likely a templating slip, and silently serving without a token would
+            # open every route. Empty stays "unset", as for every variable.
+            raise ConfigError("OTEL_BREAKOUT_API_TOKEN", "***", "a token of at least 16 characters, not blanks")
         if token is not None and len(token) < API_TOKEN_MIN_LENGTH:
             raise ConfigError(
                 self._sources["OTEL_BREAKOUT_API_TOKEN"], "***", f"at least {API_TOKEN_MIN_LENGTH} characters"
@@ -745,5 +772,22 @@ def environment_variables(environ: Mapping[str, str] | None = None) -> dict[str,
         if name in secret or "TOKEN" in name or "PASSWORD" in name:
             # Header and token names help debugging; their values never leave the process.
             value = ",".join(f"{item.partition('=')[0]}=***" if "=" in item else "***" for item in value.split(","))
+        elif name == "OTEL_RESOURCE_ATTRIBUTES":
+            value = ",".join(_shown_attribute(item) for item in value.split(","))
+        else:
+            value = default_scrubber().text(value)  # user:password in an endpoint, ?token= in a URL
         shown[name] = value
     return shown
+
+
+def _shown_attribute(item: str) -> str:
+    """One ``key=value`` of OTEL_RESOURCE_ATTRIBUTES for display: masked under a secret key, and a value whose
+    decoded form holds a credential shown decoded and scrubbed (percent-encoding hides it from the rules)."""
+    key, sep, raw = item.partition("=")
+    if not sep:
+        return item
+    if default_scrubber().is_secret_key(unquote(key.strip())):
+        return f"{key}=***"
+    decoded = unquote(raw.strip())
+    clean = default_scrubber().text(decoded)
+    return item if clean == decoded else f"{key}={clean}"

@@ -229,6 +229,7 @@ class Telemetry:
             max_bytes=self.settings.log_file_max_bytes,
             backups=self.settings.log_file_backups,
             logger_provider=export,
+            log_file_source=self.settings.sources.get("OTEL_BREAKOUT_LOG_FILE", "OTEL_BREAKOUT_LOG_FILE"),
         )
 
     def undelivered(self) -> dict[str, int]:

@@ -165,6 +165,12 @@ VARIABLES: tuple[Variable, ...] = (
         "extra comma-separated regular expressions; payload keys matching them are redacted",
     ),
     _ours("OTEL_BREAKOUT_DIAG_MAX_STRING", "4096", "longer payload strings are truncated with a marker"),
+    _ours(
+        "OTEL_BREAKOUT_DIAG_MAX_REASONS",
+        "256",
+        "distinct failure reasons counted by name (1 to 100000) in `breakout.diag.reasons` and `snapshot()`; "
+        'later ones count as `(other)` and in `breakout.diag.dropped{sink="reasons",cause="overflow"}`',
+    ),
     # --- metric catalogue, MetricsLogger and ResourceMonitor (otel_breakout.metrics) ------------
     _ours(
         "OTEL_BREAKOUT_METRICS_WINDOW",
@@ -213,7 +219,8 @@ VARIABLES: tuple[Variable, ...] = (
     _ours(
         "OTEL_BREAKOUT_API_TOKEN",
         "unset",
-        "bearer token (16+ characters) required on every API route but `/api/metrics` and "
+        'bearer token (16+ characters; blanks are a `ConfigError`, not "no token") required on every API route '
+        "but `/api/metrics` and "
         "`/api/metrics/health`; memory snapshots are refused without one",
         secret=True,
     ),

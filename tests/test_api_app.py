@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -423,6 +424,25 @@ def test_a_failing_route_is_500_json_without_a_traceback(
     response = client.get("/api/metrics/summary")
     body = assert_error(response, 500, "internal_error")
     assert "secrets" not in response.text and "KeyError" not in body["detail"]
+
+
+def test_a_failing_request_is_logged_without_what_the_client_made_up(
+    capture: TelemetryCapture, clock: Clock, monitor: ResourceMonitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The path is the client's: a newline would forge a log line, an escape sequence drive the terminal, and
+    # a long one flood the log; a token in it is a secret like any other.
+    class Exploding(ListLogger):
+        def names(self) -> list[str]:
+            raise KeyError("names")
+
+    client = make_client(capture, Exploding(clock), clock, monitor, raise_server_exceptions=False)
+    forged = "x%0A2025-01-01 CRITICAL forged%1B[2J%20api_key=PLANTED"
+    with caplog.at_level(logging.ERROR, "otel_breakout.api"):
+        assert client.get(f"/api/metrics/metric/{forged}").status_code == 500
+    [record] = [r for r in caplog.records if r.name == "otel_breakout.api"]
+    message = record.getMessage()
+    assert "\n" not in message and "\x1b" not in message and "PLANTED" not in message
+    assert "CRITICAL forged\\x1b[2J api_key=[REDACTED]" in message
 
 
 # --- token ----------------------------------------------------------------------------------------

@@ -93,6 +93,66 @@ def test_an_unwritable_output_exits_1(journals: Path, tmp_path: Path, capsys: py
     assert "cannot write" in capsys.readouterr().err
 
 
+def _report(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    # A hang (a FIFO waiting for a writer, /dev/zero read forever) must fail the test, not hang the suite.
+    try:
+        return subprocess.run(
+            [venv_bin("otel-breakout"), "report", *args], capture_output=True, text=True, check=False, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"otel-breakout report {' '.join(args)} did not finish within {timeout:.0f} s")
+
+
+def test_fifos_devices_and_globs_over_them_are_skipped_with_a_warning(journals: Path, tmp_path: Path) -> None:
+    fifo = journals / "diag_fifo_1.jsonl"
+    os.mkfifo(fifo)
+    zero = journals / "diag_zero_1.jsonl"
+    zero.symlink_to("/dev/zero")
+    out = tmp_path / "r.json"
+    for inputs in ([str(fifo), str(zero), str(journals / "diag_S5-0_1755640800.jsonl")], [str(journals / "*.jsonl")]):
+        result = _report(*inputs, "--format", "json", "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        assert f"cannot read {fifo}: not a regular file (a FIFO); skipped" in result.stderr
+        assert f"cannot read {zero}: not a regular file (a character device); skipped" in result.stderr
+        data = json.loads(out.read_text())
+        assert data["totals"]["unreadable_files"] == 2 and data["totals"]["events"] > 0
+        problems = {Path(f["path"]).name: f["error"] for f in data["files"] if f["error"]}
+        assert problems == {fifo.name: "not a regular file (a FIFO); skipped", zero.name: problems[zero.name]}
+    # Nothing else to read: a clear error, not a hang.
+    result = _report(str(fifo), "-o", str(tmp_path / "r.md"))
+    assert result.returncode == 1 and "not a regular file (a FIFO)" in result.stderr
+
+
+def test_blank_runs_and_gzip_bombs_cost_bounded_time(tmp_path: Path) -> None:
+    import gzip
+
+    event = (
+        b'{"v":1,"ts":1755640800.0,"session_id":"S","component":"scanner","stage":"liquidity","symbol":"BTC",'
+        b'"passed":false,"reason":"filter:min_volume","near_miss":false,"trace_id":null,"span_id":null,'
+        b'"payload":{"filter":"min_volume","value":1.0,"threshold":2.0,"direction":"min"}}\n'
+    )
+    plain = tmp_path / "diag_blank_1.jsonl"
+    with plain.open("wb") as handle:  # 6 MB of blank and whitespace-only lines around two real lines
+        handle.write(event + b"\n" * 4_000_000 + b" \r\n" * 600_000 + b"garbage\n" + event)
+    # A bomb: 200 gzip members of 8 MB of newlines each (1.6 GB inflated) in about 1.6 MB.
+    member = gzip.compress(b"\n" * (8 << 20), 9)
+    bomb = tmp_path / "diag_bomb_1.jsonl.gz"
+    bomb.write_bytes(gzip.compress(event) + member * 200)
+    assert bomb.stat().st_size < 2 << 20
+    out = tmp_path / "r.json"
+    result = _report(str(plain), str(bomb), "--format", "json", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["totals"]["events"] == 3
+    # Line numbers stay exact across the skipped runs.
+    [garbage] = [row for row in data["skipped"] if row["cause"] == "not_json"]
+    assert garbage["examples"] == [f"{plain}:{1 + 4_000_000 + 600_000 + 1}"]
+    files = {Path(f["path"]).name: f for f in data["files"]}
+    assert files[plain.name]["error"] is None
+    assert "gzip bomb" in files[bomb.name]["error"]
+    assert f"{bomb} stopped after" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

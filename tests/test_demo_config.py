@@ -88,3 +88,23 @@ def test_cli_lists_settings_and_refuses_bad_ones(capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit) as exit_info:
         main(["demo", "--scenario", "nope"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("shape", ["under a regular file", "a directory"])
+def test_an_unwritable_report_fails_before_the_run(tmp_path: Path, shape: str) -> None:
+    import subprocess
+
+    from tests.support.binaries import venv_bin
+
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    report = blocker / "report.md" if shape == "under a regular file" else tmp_path
+    diag = tmp_path / "diag"
+    args = ["demo", "--no-api", "--duration", "120", "--diag-dir", str(diag), "--report", str(report)]
+    try:
+        done = subprocess.run([venv_bin("otel-breakout"), *args], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the demo ran before finding out that its report could not be written")
+    assert done.returncode == 2
+    assert f"cannot write the report to {report}" in done.stderr
+    assert not diag.exists()  # nothing ran

@@ -249,6 +249,38 @@ def test_metrics_count_outcomes_without_symbols(capture: TelemetryCapture, colle
     assert list(snapshot["reasons"]) == ["filter:min_volume", "signal:breakout:retest"]  # ranked
 
 
+def test_free_form_reasons_are_bounded_in_counters_snapshot_and_exposition(tmp_path: Path) -> None:
+    # 5,000 distinct reasons (an error message with an id in it) against a bound of 50: the counter, the
+    # snapshot and /api/metrics keep 50 names and "(other)", the journal keeps every reason as given.
+    settings = Settings.from_env({"OTEL_BREAKOUT_DIAG_MAX_REASONS": "50"})
+    capture = capture_telemetry(settings=settings)
+    try:
+        with capture.diagnostics_collector(tmp_path, session_id="R", queue_size=100_000) as diag:
+            for n in range(5_000):
+                diag.record("engine", "order", payload={"n": n}, reason=f"exchange error {n}", passed=False)
+            for _ in range(3):
+                diag.increment_reason("exchange error 7")  # known: counted by name
+                diag.increment_reason("exchange error 9999")  # past the bound: "(other)"
+            diag.record_filter("universe", "S", "min_volume", 1.0, 2.0, False)  # past the bound too
+            lines = journal(diag)
+            snapshot = diag.snapshot()
+        reasons = capture.metric_points("breakout.diag.reasons")
+        exposition = capture.telemetry.prometheus_text().decode()
+    finally:
+        capture.close()
+    folded = 5_000 - 50 + 3 + 1
+    assert len(snapshot["reasons"]) == 51
+    assert snapshot["reasons"]["(other)"] == folded
+    assert snapshot["reasons"]["exchange error 7"] == 4
+    assert snapshot["dropped"]["reasons:overflow"] == folded
+    assert len(reasons) == 51 and reasons[frozenset({("reason", "(other)")})] == folded
+    assert capture.metric_points("breakout.diag.dropped")[frozenset({("sink", "reasons"), ("cause", "overflow")})] == (
+        folded
+    )
+    assert sum(line.startswith("breakout_diag_reasons_total{") for line in exposition.splitlines()) == 51
+    assert {line["reason"] for line in lines} == {f"exchange error {n}" for n in range(5_000)} | {"filter:min_volume"}
+
+
 def test_a_full_queue_drops_and_counts_and_never_blocks(capture: TelemetryCapture, tmp_path: Path) -> None:
     release = threading.Event()
 
@@ -459,6 +491,15 @@ def test_only_the_chosen_sinks_are_fed(capture: TelemetryCapture, tmp_path: Path
     assert len(log_records(capture)) == 1
     assert not (tmp_path / "d").exists() and capture.spans()[0].events == ()
     assert capture.metric_points("breakout.diag.evaluations") == {}
+
+
+def test_sinks_may_be_one_string_never_read_letter_by_letter(capture: TelemetryCapture, tmp_path: Path) -> None:
+    for given, expected in (("jsonl", {"jsonl"}), ("jsonl, logs", {"jsonl", "logs"}), ("none", set())):
+        with capture.diagnostics_collector(tmp_path / "d", sinks=given) as diag:
+            assert {sink for sink, state in diag.snapshot()["sinks"].items() if state == "on"} == expected
+    with pytest.raises(ConfigError, match=r"sinks='kafka'.*jsonl, logs, spans, metrics") as caught:
+        DiagnosticsCollector(output_dir=tmp_path, settings=Settings.from_env({}), sinks="kafka")
+    assert "'k'" not in str(caught.value)
 
 
 def test_the_collector_closes_with_its_telemetry(tmp_path: Path) -> None:

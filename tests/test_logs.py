@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from otel_breakout import ConfigError, Settings, Telemetry
 from otel_breakout._logs import install_logging, install_trace_context_factory
 from otel_breakout.testing import TelemetryCapture, capture_telemetry
 
@@ -163,6 +164,18 @@ def test_with_an_otlp_endpoint_the_bots_own_warnings_still_reach_stderr() -> Non
     assert "below warning" not in result.stderr
 
 
+def test_the_last_resort_prints_the_message_scrubbed_of_secrets() -> None:
+    result = _run(
+        "import logging, otel_breakout\n"
+        "t = otel_breakout.configure(otlp_endpoint='http://127.0.0.1:9', otlp_timeout_ms=200)\n"
+        "logging.getLogger('bot').warning('retrying https://api.example/v1?apiKey=%s', 'sk-live-123456')\n"
+        "t.shutdown(timeout_millis=1000)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sk-live-123456" not in result.stderr
+    assert "retrying https://api.example/v1?apiKey=" in result.stderr
+
+
 def test_the_last_resort_stands_aside_for_the_users_own_handlers() -> None:
     result = _run(
         "import logging, sys, otel_breakout\n"
@@ -181,3 +194,42 @@ def test_the_last_resort_stands_aside_for_the_users_own_handlers() -> None:
     assert [line for line in lines if "printed once" in line] == ["bot-handler printed once, by the bot handler"]
     assert lines.count("no handler of its own: the last resort") == 1, result.stderr
     assert "silenced" not in result.stderr
+
+
+@pytest.mark.parametrize("shape", ["under a regular file", "a directory"])
+def test_an_impossible_log_file_is_a_clear_config_error(
+    tmp_path: Path, isolated_root: logging.Logger, shape: str
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    path = blocker / "app.log" if shape == "under a regular file" else tmp_path
+    telemetry = Telemetry.create(Settings.from_env({"OTEL_BREAKOUT_LOG_FILE": str(path)}))
+    with pytest.raises(ConfigError, match="OTEL_BREAKOUT_LOG_FILE") as caught:
+        telemetry.install_logging()
+    assert caught.value.source == "OTEL_BREAKOUT_LOG_FILE" and caught.value.value == str(path)
+    expected = "not a directory" if shape == "a directory" else f"{blocker} is a file, not a directory"
+    assert expected in caught.value.allowed
+    telemetry = Telemetry.create(Settings.from_env({}, log_file=str(path)))
+    with pytest.raises(ConfigError, match=r"configure\(log_file=...\)"):
+        telemetry.install_logging()
+
+
+def test_a_log_file_that_breaks_later_is_reported_once_never_a_traceback_per_record(
+    tmp_path: Path, isolated_root: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tmp_path / "logs"
+    log_file = directory / "app.log"
+    handler, _last_resort = install_logging(
+        level="INFO", log_file=str(log_file), max_bytes=4096, backups=1, logger_provider=None
+    )
+    handler.close()  # the file is reopened at the next record, which cannot happen any more:
+    log_file.unlink()
+    directory.rmdir()
+    directory.write_text("")  # its directory is now a regular file
+    bot = logging.getLogger("bot.cycle")
+    for n in range(50):
+        bot.warning("cycle %d", n)
+    err = capsys.readouterr().err
+    assert err.count("cannot write the log file") == 1 and str(log_file) in err
+    assert "Traceback" not in err and "Logging error" not in err
+    assert handler.failures == 50  # type: ignore[attr-defined]  # our handler counts them

@@ -273,7 +273,8 @@ def test_in_production_bad_measurements_are_dropped_counted_and_logged(
     capture: TelemetryCapture, logger: MetricsLogger, caplog: pytest.LogCaptureFixture
 ) -> None:
     cycles = logger.counter("breakout.engine.cycles")
-    with production(), caplog.at_level(logging.ERROR, "otel_breakout"):
+    # Bad values are warnings (the bot's bug, not ours), the rest errors: both say the bot keeps running.
+    with production(), caplog.at_level(logging.WARNING, "otel_breakout"):
         logger.record("breakout.signal", 1, strategy="momentum")
         logger.record("not.a.metric", 1)
         logger.record("breakout.signals", 1, strategy="momentum", venue="x")
@@ -293,12 +294,65 @@ def test_in_production_bad_measurements_are_dropped_counted_and_logged(
         key(metric="breakout.equity", cause="bad_value"): 2.0,
         key(metric="breakout.engine.cycle.duration", cause="bad_value"): 2.0,
         key(metric="breakout.engine.state", cause="bad_attributes"): 1.0,
-        key(metric="breakout.trades.closed", cause="bad_value"): 1.0,
+        key(metric="breakout.trade.pnl", cause="bad_value"): 1.0,  # a bad PnL rejects the whole trade
         key(metric="breakout.scanner.candidates", cause="bad_value"): 2.0,
     }
     assert "the bot keeps running" in caplog.text
     assert logger.summary()["dropped"] == 12.0
     assert capture.metric_points("breakout.engine.cycles") == {key(): 0.0}  # the bad cycle was not booked
+
+
+def test_bad_values_are_rejected_and_never_poison_the_numbers(
+    capture: TelemetryCapture,
+    logger: MetricsLogger,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from otel_breakout import _internal
+
+    monkeypatch.setattr(_internal, "_last_logged", {})
+    monkeypatch.setattr(_internal, "_rejected_since", {})
+    with production(), caplog.at_level(logging.WARNING, "otel_breakout"):
+        # A NaN or infinite first equity must not become the running peak (drawdown would read 0 forever).
+        logger.update_equity(math.nan)
+        logger.update_equity(math.inf)
+        logger.update_equity(1000.0, peak=math.nan)
+        logger.update_equity(True)
+        logger.update_equity(1000.0)
+        logger.update_equity(1100.0)
+        logger.update_equity(990.0)
+        # A PnL that is not a finite number counts neither a trade nor a PnL: NaN is not a breakeven trade,
+        # 10**400 not a win, "1.5" and True not numbers.
+        bad: tuple[Any, ...] = (math.nan, -math.inf, 10**400, "1.5", True, None)
+        for value in bad:
+            logger.trade_closed("momentum", value)
+        logger.trade_closed("momentum", 2)
+        logger.gauge("breakout.positions.open").set("3")  # type: ignore[arg-type]  # on purpose
+        logger.counter("breakout.engine.cycles").add(True)
+        logger.end_cycle("0.5")  # type: ignore[arg-type]  # on purpose
+    assert capture.metric_points("breakout.equity") == {key(): 990.0}
+    assert capture.metric_points("breakout.drawdown") == {key(): pytest.approx(0.1)}
+    assert capture.metric_points("breakout.trades.closed") == {key(strategy="momentum", outcome="win"): 1.0}
+    pnl = capture.metric_points("breakout.trade.pnl")
+    assert {k: (p.count, p.sum) for k, p in pnl.items()} == {key(strategy="momentum", outcome="win"): (1, 2.0)}
+    assert capture.metric_points("breakout.metrics.dropped") == {
+        key(metric="breakout.equity", cause="bad_value"): 4.0,
+        key(metric="breakout.trade.pnl", cause="bad_value"): 6.0,
+        key(metric="breakout.positions.open", cause="bad_value"): 1.0,
+        key(metric="breakout.engine.cycles", cause="bad_value"): 1.0,
+        key(metric="breakout.engine.cycle.duration", cause="bad_value"): 1.0,
+    }
+    assert capture.metric_points("breakout.positions.open") == {}
+    # One warning per site per minute, without a traceback; the next one says how many were not logged.
+    warnings = [r for r in caplog.records if "rejected a value" in r.getMessage()]
+    assert [r.levelno for r in warnings] == [logging.WARNING] * 5
+    assert all(r.exc_info is None for r in warnings)
+    pnl_warning = next(r.getMessage() for r in warnings if "breakout.trade.pnl" in r.getMessage())
+    assert "the bot keeps running" in pnl_warning and "nan" in pnl_warning
+    monkeypatch.setattr(_internal, "_last_logged", {k: v - 61 for k, v in _internal._last_logged.items()})
+    with production(), caplog.at_level(logging.WARNING, "otel_breakout"):
+        logger.trade_closed("momentum", math.nan)
+    assert "(5 more since the last warning)" in caplog.records[-1].getMessage()
 
 
 # --- the window, series, summary -------------------------------------------------------------------

@@ -6,6 +6,7 @@ import gzip
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,10 +81,12 @@ def test_byte_ranges_cover_every_line_exactly_once(
     for chunk in plan_chunks([source], chunk_bytes):
         blocks = LineBlocks(chunk, max_line, block_bytes=1024)
         for block in blocks:
-            seen.extend(block)
+            # A run of blank lines may come as its length, and a whitespace-only line as b"": both are blank.
+            seen.extend([b""] * block if isinstance(block, int) else block)
         tails += blocks.unterminated_tail
         assert blocks.error is None
-    expected: list[bytes | None] = [None if len(line) > max_line else line for line in lines]
+    seen = [b"" if line is not None and line.isspace() else line for line in seen]
+    expected: list[bytes | None] = [None if len(line) > max_line else b"" if line.isspace() else line for line in lines]
     if lines and not terminated and lines[-1] == b"":
         expected.pop()  # "a\n" with an empty last element is just a terminated file
     assert seen == expected
@@ -95,5 +98,61 @@ def test_a_line_straddling_a_range_boundary_belongs_to_the_first_range(tmp_path:
     path = _touch(tmp_path / "diag_S_1.jsonl", b"aaaa\nbbbbbbbb\ncc\n")
     first = list(LineBlocks(Chunk(0, 0, str(path), 0, 7, False, 7), 100))
     second = list(LineBlocks(Chunk(0, 1, str(path), 7, None, False, 10), 100))
-    assert [line for block in first for line in block] == [b"aaaa", b"bbbbbbbb"]
-    assert [line for block in second for line in block] == [b"cc"]
+    assert [line for block in first if not isinstance(block, int) for line in block] == [b"aaaa", b"bbbbbbbb"]
+    assert second == [[b"cc"]]
+
+
+def test_non_regular_files_are_listed_with_their_problem_never_read(tmp_path: Path) -> None:
+    good = _touch(tmp_path / "diag_S_1.jsonl")
+    fifo = tmp_path / "diag_S_2.jsonl"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    zero = tmp_path / "diag_S_3.jsonl"
+    zero.symlink_to("/dev/zero")  # endless
+    (tmp_path / "diag_S_4.jsonl").mkdir()  # a directory among the files of a directory: not a file at all
+    for inputs in ([tmp_path], [str(tmp_path / "*.jsonl")], [fifo, zero, good]):
+        files, unmatched = expand_inputs(inputs)
+        problems = {Path(f.path).name: f.error for f in files}
+        assert problems == {
+            "diag_S_1.jsonl": None,
+            "diag_S_2.jsonl": "not a regular file (a FIFO); skipped",
+            "diag_S_3.jsonl": "not a regular file (a character device); skipped",
+        }
+        assert unmatched == []
+    # Swapped in after the listing: the reader checks again, on the descriptor, without blocking.
+    chunk = Chunk(0, 0, str(fifo), 0, None, False, 0)
+    blocks = LineBlocks(chunk, 1000)
+    assert list(blocks) == [] and blocks.error == "not a regular file (a FIFO); skipped"
+
+
+def test_blank_runs_are_skipped_in_bulk_and_counted_as_lines(tmp_path: Path) -> None:
+    data = b"a\n" + b"\n" * 5000 + b"b\n" + b" \t\r\n" * 3000 + b"c\n" + b"\n \n" * 10 + b"d"
+    path = _touch(tmp_path / "diag_S_1.jsonl", data)
+    blocks = LineBlocks(Chunk(0, 0, str(path), 0, None, False, len(data)), 100, block_bytes=1024)
+    items = list(blocks)
+    # Whole blocks of whitespace come as a count, whitespace-only lines in short-line blocks as b"".
+    assert any(isinstance(item, int) and item >= 1000 for item in items)
+    lines: list[bytes | None] = []
+    for item in items:
+        lines.extend([b""] * item if isinstance(item, int) else item)
+    assert [line for line in lines if line] == [b"a", b"b", b"c", b"d"]
+    assert len(lines) == data.count(b"\n") + 1  # every line counted, so line numbers stay exact
+    assert all(not line or not line.isspace() for line in lines)
+    assert blocks.unterminated_tail
+
+
+def test_a_gzip_input_stops_at_its_decompression_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_breakout.report import _inputs
+
+    monkeypatch.setattr(_inputs, "GZIP_MIN_LIMIT", 1 << 20)
+    bomb = _touch(tmp_path / "diag_S_1.jsonl.gz", gzip.compress(b'{"x": 1}\n' + b"\n" * (8 << 20)))
+    size = bomb.stat().st_size
+    blocks = LineBlocks(Chunk(0, 0, str(bomb), 0, None, True, size), 1000)
+    lines = 0
+    for item in blocks:
+        lines += item if isinstance(item, int) else len(item)
+    assert blocks.error is not None and "decompressed" in blocks.error and "gzip bomb" in blocks.error
+    assert lines <= max(1 << 20, _inputs.GZIP_MAX_RATIO * size)  # one byte per blank line
+    # A real journal far below the bound reads to its end.
+    fine = _touch(tmp_path / "diag_S_2.jsonl.gz", gzip.compress(b'{"x": 1}\n' * 10_000))
+    blocks = LineBlocks(Chunk(0, 0, str(fine), 0, None, True, fine.stat().st_size), 1000)
+    assert sum(len(item) for item in blocks if not isinstance(item, int)) == 10_000 and blocks.error is None

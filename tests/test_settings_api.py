@@ -34,6 +34,8 @@ def test_api_variables() -> None:
         ("OTEL_BREAKOUT_API_PORT", "70000", "an integer from 0 to 65535"),
         ("OTEL_BREAKOUT_API_PORT", "http", "an integer"),
         ("OTEL_BREAKOUT_API_TOKEN", "short", "at least 16 characters"),
+        ("OTEL_BREAKOUT_API_TOKEN", "   ", "not blanks"),  # set to blanks is not "no token"
+        ("OTEL_BREAKOUT_API_TOKEN", " \t\n ", "not blanks"),
         ("OTEL_BREAKOUT_HEALTH_CYCLE_WARNING_SECONDS", "0", "a number from 1"),
         ("OTEL_BREAKOUT_HEALTH_CYCLE_CRITICAL_SECONDS", "30", "at least OTEL_BREAKOUT_HEALTH_CYCLE_WARNING_SECONDS"),
     ],
@@ -44,6 +46,11 @@ def test_bad_api_values_name_the_variable(variable: str, value: str, message: st
     assert caught.value.source == variable
     if variable == "OTEL_BREAKOUT_API_TOKEN":
         assert value not in str(caught.value)
+
+
+def test_an_empty_token_means_unset_and_a_padded_one_is_stripped() -> None:
+    assert Settings.from_env({"OTEL_BREAKOUT_API_TOKEN": ""}).api.token is None
+    assert Settings.from_env({"OTEL_BREAKOUT_API_TOKEN": f"  {TOKEN}\n"}).api.token == TOKEN
 
 
 def test_the_token_is_masked_and_kept_out_of_repr() -> None:

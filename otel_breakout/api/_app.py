@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from otel_breakout._scrub import printable
 from otel_breakout._settings import API_TOKEN_MIN_LENGTH, ConfigError
 from otel_breakout._telemetry import Telemetry, configure, get_telemetry
 from otel_breakout.api._auth import BearerTokenMiddleware, TokenCheck
@@ -47,8 +48,11 @@ async def _parameter_error(request: Request, exc: Exception) -> Response:
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    # The traceback goes to the server's log (Starlette re-raises after this); the client gets a sentence.
-    _logger.error("metrics API request failed: %s %s", request.method, request.url.path, exc_info=exc)
+    # The traceback goes to the server's log (Starlette re-raises after this); the client gets a sentence. The
+    # method and path are the client's: escaped and bounded, so a request cannot forge log lines or flood them.
+    _logger.error(
+        "metrics API request failed: %s %s", printable(request.method, 16), printable(request.url.path), exc_info=exc
+    )
     return error_response(500, "internal_error", "the request failed inside the bot; details are in its log")
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import threading
+from pathlib import Path
 from typing import Any
 
 __all__ = ["register"]
@@ -22,6 +25,23 @@ def _non_negative_float(text: str) -> float:
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
     return value
+
+
+def _report_problem(report: str) -> str | None:
+    """Why ``report`` could not be written (None when it can): its directory made and a file created in it, as
+    the final write will."""
+    path = Path(report)
+    if path.is_dir():
+        return "it is a directory"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".check"):
+            pass
+        if path.exists() and not os.access(path, os.W_OK):
+            return "it is not writable"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def register(subparsers: Any) -> None:
@@ -114,6 +134,11 @@ def run(args: argparse.Namespace) -> int:
         linger_s=args.linger,
     )
     build_config(options)  # a bad scenario, file or --set fails here, before anything starts
+    problem = _report_problem(args.report)
+    if problem is not None:
+        # The report is written when the run ends: find out now, not after a whole run.
+        print(f"otel-breakout demo: error: cannot write the report to {args.report}: {problem}", file=sys.stderr)
+        return 2
     stop = threading.Event()
     restore = install_signal_handlers(stop)
     try:

@@ -1,11 +1,15 @@
 """Make any payload JSON-safe and secret-free before it reaches a sink.
 
-One :class:`Sanitizer` runs before every sink (journal, log records, span events, capture listeners), so a
-secret or a value JSON cannot hold is handled once, the same way everywhere. The rules are documented in
-the README ("Values JSON cannot hold") because the journal is a contract:
+One :class:`Sanitizer` runs before every sink (journal, log records, span events, counters, capture
+listeners), so a secret or a value JSON cannot hold is handled once, the same way everywhere. The rules are
+documented in the README ("Values JSON cannot hold", "What is scrubbed where") because the journal is a
+contract:
 
-- a payload key matching a secret pattern keeps its name and gets the value ``"[REDACTED]"``; so do string
-  values that carry a private-key block or an HTTP ``Bearer``/``Basic`` credential;
+- secrets follow :mod:`otel_breakout._scrub`: a payload key that names a credential keeps its name and gets
+  the value ``"[REDACTED]"`` (at any depth, in a ``[name, value]`` pair of a header list, and in a
+  ``{"name": ..., "value": ...}`` entry); a string that is a credential becomes ``"[REDACTED]"``, one that
+  holds a credential among other text has it replaced in place (also in ``repr`` text of other objects and
+  in the top-level ``component``, ``stage``, ``symbol`` and ``reason`` fields);
 - NaN and ±infinity become ``null`` with a sibling ``"<key>__coerced": "nan" | "inf" | "-inf"`` (in a list,
   the strings ``"nan"``, ``"inf"``, ``"-inf"``);
 - lossless conversions are silent: ``Decimal`` and numpy numbers become JSON numbers, ``datetime``/``date``/
@@ -22,7 +26,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -31,6 +34,8 @@ from typing import Any
 
 import orjson
 
+from otel_breakout._scrub import DEFAULT_SECRET_KEYS, REDACTED, Scrubber, needs_scrub
+
 __all__ = [
     "DEFAULT_SECRET_KEYS",
     "MARKER_SUFFIX",
@@ -38,39 +43,25 @@ __all__ = [
     "Sanitizer",
     "coerce_passed",
     "field_text",
-    "looks_secret",
 ]
 
-REDACTED = "[REDACTED]"
 MARKER_SUFFIX = "__coerced"
-# Substrings (regular expressions, case-insensitive) of payload keys whose values never leave the process.
-DEFAULT_SECRET_KEYS: tuple[str, ...] = (
-    r"api[-_ .]?key",
-    r"secret",
-    r"passw(?:or)?d",
-    r"passphrase",
-    r"token",
-    r"authori[sz]ation",
-    r"private[-_ .]?key",
-    r"cookie",
-    r"session",
-    r"credential",
-    r"signature",
-)
 _MAX_DEPTH = 8
 _MAX_ITEMS = 256
 _MAX_KEY = 256
 _MAX_FIELD = 256
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
-_KEY_CACHE_LIMIT = 4096
 _NON_FINITE = ("nan", "inf", "-inf")
+# Shorter strings hold no credential the text rules find ("pwd=x" is the shortest).
+_MIN_SECRET_TEXT = 5
+# Scrub this much beyond the string limit before cutting, so a cut never splits a credential from its key.
+_SCRUB_SLACK = 256
+# Short texts (names, stages, symbols, reasons, enum-like payload values) recur: their scrubbed form is kept,
+# for at most this many of them.
+_CACHED_TEXT = 64
+_TEXT_CACHE_LIMIT = 16_384
 
 Json = Any  # str | int | float | bool | None | list[Json] | dict[str, Json]
-
-
-def looks_secret(text: str) -> bool:
-    """Credentials that give themselves away whatever key they sit under."""
-    return "PRIVATE KEY" in text or text.startswith(("Bearer ", "bearer ", "Basic ", "basic "))
 
 
 def _non_finite(number: float) -> str:
@@ -118,36 +109,65 @@ def coerce_passed(value: object) -> bool | None:
 class Sanitizer:
     """Turns payloads into JSON-safe, scrubbed dictionaries, and flattens them into OTel attributes."""
 
-    __slots__ = ("_keys", "_secret", "max_string")
+    __slots__ = ("_keys", "_scrub", "_texts", "max_string")
 
     def __init__(self, *, max_string: int = 4096, extra_secret_keys: Iterable[str] = ()) -> None:
         self.max_string = max_string
-        patterns = (*DEFAULT_SECRET_KEYS, *extra_secret_keys)
-        self._secret = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
-        # key -> is it a secret key; read without a lock from several threads (dict reads are atomic).
-        self._keys: dict[str, bool] = {}
+        self._scrub = Scrubber(extra_secret_keys)
+        # The scrubber's key cache (key -> is it secret), read directly by the payload fast check.
+        self._keys = self._scrub._keys
+        # Short text -> its scrubbed form (itself when clean); read and filled without a lock from several
+        # threads (dict reads and stores are atomic).
+        self._texts: dict[str, str] = {}
+
+    @property
+    def scrubber(self) -> Scrubber:
+        return self._scrub
 
     def is_secret_key(self, key: str) -> bool:
-        known = self._keys.get(key)
-        if known is None:
-            known = self._secret.search(key) is not None
-            if len(self._keys) < _KEY_CACHE_LIMIT:
-                self._keys[key] = known
-        return known
+        return self._scrub.is_secret_key(key)
+
+    def field(self, value: object) -> str | None:
+        """A top-level field (component, stage, symbol, reason, a check name): text of at most 256 characters,
+        scrubbed like a payload string."""
+        if value is None:
+            return None
+        if type(value) is str:
+            known = self._texts.get(value)
+            if known is not None:
+                return known
+            text = value
+        else:
+            text = _safe_text(value)
+        if len(text) >= _MIN_SECRET_TEXT:
+            head = text[: _MAX_FIELD + _SCRUB_SLACK]
+            if needs_scrub(head):
+                text = self._scrub.text(head)
+        if len(text) > _MAX_FIELD:
+            return text[:_MAX_FIELD] + "…"
+        if type(value) is str and len(value) <= _CACHED_TEXT and len(self._texts) < _TEXT_CACHE_LIMIT:
+            self._texts[value] = text
+        return text
 
     # --- payloads ---------------------------------------------------------------------------------
 
     def payload(self, data: dict[Any, Any]) -> dict[str, Json]:
         """``data`` itself when it is already clean (the common case, checked without copying), else a clean copy."""
         keys = self._keys
+        texts = self._texts
         limit = self.max_string
         for key, value in data.items():
             if keys.get(key) is not False:  # unknown (or non-string) keys and secret keys take the slow path
                 return self._dict(data, 0, set())
             kind = type(value)
             if kind is str:
-                if len(value) > limit or (len(value) > 12 and looks_secret(value)):
+                if len(value) > limit:
                     return self._dict(data, 0, set())
+                if len(value) >= _MIN_SECRET_TEXT and texts.get(value) is not value:
+                    if needs_scrub(value):
+                        return self._dict(data, 0, set())
+                    if len(value) <= _CACHED_TEXT and len(texts) < _TEXT_CACHE_LIMIT:
+                        texts[value] = value
             elif kind is float:
                 if value - value != 0.0:  # NaN and ±inf, without a function call
                     return self._dict(data, 0, set())
@@ -169,7 +189,7 @@ class Sanitizer:
             try:
                 items = list(data.items())
             except Exception:
-                return {"<payload>": REDACTED if looks_secret(_safe_repr(data)) else _safe_repr(data)[:256]}
+                return {"<payload>": self._text(_safe_repr(data)[:256])[0]}
             for index, (raw_key, value) in enumerate(items):
                 if index >= _MAX_ITEMS:
                     out["__truncated_keys"] = len(items) - _MAX_ITEMS
@@ -182,16 +202,25 @@ class Sanitizer:
                 out[key] = clean
                 if marker is not None:
                     out[key + MARKER_SUFFIX] = marker
+            # {"name": "X-MBX-APIKEY", "value": "..."}: a header or parameter list spelled as records.
+            name = out.get("name", out.get("key"))
+            if "value" in out and type(name) is str and self.is_secret_key(name):
+                out["value"] = REDACTED
         finally:
             active.discard(id(data))
         return out
 
     def _text(self, text: str) -> tuple[Json, str | None]:
-        if len(text) > 12 and looks_secret(text):
-            return REDACTED, None
         limit = self.max_string
-        if len(text) > limit:
-            return f"{text[:limit]}…[truncated {len(text) - limit} chars]", "truncated"
+        length = len(text)
+        if length >= _MIN_SECRET_TEXT:
+            head = text if length <= limit + _SCRUB_SLACK else text[: limit + _SCRUB_SLACK]
+            if needs_scrub(head):
+                text = self._scrub.text(head)
+                if text == REDACTED:
+                    return REDACTED, None
+        if length > limit:
+            return f"{text[:limit]}…[truncated {length - limit} chars]", "truncated"
         return text, None
 
     def _number(self, number: float) -> tuple[Json, str | None]:
@@ -288,6 +317,8 @@ class Sanitizer:
             for item in items:
                 clean, item_marker = self._value(item, depth + 1, active)
                 out.append(item_marker if item_marker in _NON_FINITE else clean)
+            if len(out) == 2 and type(out[0]) is str and self.is_secret_key(out[0]):
+                out[1] = REDACTED  # ["X-MBX-APIKEY", "..."]: one pair of a header or parameter list
         except Exception:
             return self._text(_safe_repr(value))[0], "object"
         finally:

@@ -134,6 +134,7 @@ class DiagnosticsCollector:
             drops=self._drops,
             listeners=_registry.listeners_for(telemetry) if telemetry is not None else [],
             spans=self._spans,
+            max_reasons=config.max_reasons,
         )
         writer = self._writer = Writer(self._pipeline, capacity=capacity, interval_s=interval)
         self._queue = writer.queue
@@ -447,8 +448,15 @@ def _check_range(name: str, value: float | None, default: float, low: float, hig
 
 
 def _check_sinks(sinks: Iterable[str]) -> tuple[str, ...]:
-    chosen = tuple(sinks)
+    """Sink names as a list, or as one string the way OTEL_BREAKOUT_DIAG_SINKS spells them ("jsonl",
+    "jsonl,logs", "none"): a string is never taken letter by letter."""
+    if isinstance(sinks, str):
+        chosen = tuple(name.strip().lower() for name in sinks.split(",") if name.strip())
+        if chosen == ("none",):
+            return ()
+    else:
+        chosen = tuple(sinks)
     unknown = [s for s in chosen if s not in DIAGNOSTICS_SINKS]
     if unknown:
-        raise ConfigError("sinks", chosen, "names from " + ", ".join(DIAGNOSTICS_SINKS))
+        raise ConfigError("sinks", sinks, "a list of names from " + ", ".join(DIAGNOSTICS_SINKS) + ", or one string")
     return chosen

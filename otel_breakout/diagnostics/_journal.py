@@ -80,6 +80,9 @@ class Journal:
         self.fsync = fsync
         self.path: Path | None = None
         self.error: str | None = None  # set while the sink is disabled
+        # Whole lines of the last write() that reached the file: all of them when it returned None, those
+        # before the failure (a full disk, a file-size limit) when it returned "write_error", else 0.
+        self.landed_lines = 0
         self._fd: int | None = None
         self._retry_at = 0.0
 
@@ -91,6 +94,7 @@ class Journal:
 
     def write(self, data: bytes) -> str | None:
         """Append ``data`` (complete lines). None when written, else why not: ``write_error`` or ``disabled``."""
+        self.landed_lines = 0
         if self.path is None:
             return "disabled"
         if not data:
@@ -100,6 +104,7 @@ class Journal:
         try:
             self._append(self.path, data)
         except OSError as exc:
+            self.landed_lines = exc.landed if isinstance(exc, _PartialWrite) else 0
             self.close()
             self._retry_at = time.monotonic() + _RETRY_S
             if self.error is None:
@@ -115,6 +120,7 @@ class Journal:
         if self.error is not None:
             _logger.warning("diagnostics journal %s is writable again", self.path)
             self.error = None
+        self.landed_lines = data.count(b"\n")
         return None
 
     def close(self) -> None:
@@ -155,10 +161,24 @@ class Journal:
                     locked = False
                     self.close()
                     continue
-                if regular and size and os.pread(fd, 1, size - 1) != b"\n":
+                repair = regular and size and os.pread(fd, 1, size - 1) != b"\n"
+                if repair:
                     # A writer died mid-line: end its torn line so that ours stay whole.
                     data = b"\n" + data
-                _write_all(fd, data)
+                try:
+                    _write_all(fd, data)
+                except _PartialWrite as exc:
+                    # Disk full or a file-size limit mid-batch: the whole lines that landed count as written,
+                    # and a torn last line of ours is cut off, so the file ends on a whole line and the next
+                    # write (once there is room) starts a readable one.
+                    whole = data.rfind(b"\n", 0, exc.written) + 1
+                    if regular and whole < exc.written:
+                        try:
+                            os.ftruncate(fd, size + whole)
+                        except OSError:
+                            pass  # the next writer terminates the torn line instead
+                    exc.landed = data.count(b"\n", 0, whole) - (1 if repair and whole else 0)
+                    raise
                 if self.fsync:
                     os.fsync(fd)
                 return
@@ -173,10 +193,24 @@ class Journal:
         return path.with_name(f"{path.name[: -len('.jsonl')]}.{last + 1}.jsonl")
 
 
+class _PartialWrite(OSError):
+    """A write that failed after ``written`` bytes; ``landed`` is set to the whole lines among them."""
+
+    def __init__(self, cause: OSError, written: int) -> None:
+        super().__init__(cause.errno, cause.strerror)
+        self.written = written
+        self.landed = 0
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
+    done = 0
     while view:
-        written = os.write(fd, view)
-        if written <= 0:
-            raise OSError(errno.ENOSPC, "short write")
+        try:
+            written = os.write(fd, view)
+            if written <= 0:
+                raise OSError(errno.ENOSPC, "short write")
+        except OSError as exc:
+            raise _PartialWrite(exc, done) from exc
+        done += written
         view = view[written:]

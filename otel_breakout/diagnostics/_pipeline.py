@@ -19,7 +19,7 @@ from opentelemetry.trace import NonRecordingSpan, set_span_in_context
 
 from otel_breakout._internal import internal_errors_raise, log_internal_error
 from otel_breakout.diagnostics._attributes import otel_attributes
-from otel_breakout.diagnostics._coerce import Sanitizer, coerce_passed, field_text, looks_secret
+from otel_breakout.diagnostics._coerce import Sanitizer, coerce_passed
 from otel_breakout.diagnostics._event import SCHEMA_VERSION, DiagnosticsEvent
 from otel_breakout.diagnostics._journal import Journal
 from otel_breakout.diagnostics._metrics import DropCounter, Instruments
@@ -30,6 +30,7 @@ __all__ = [
     "CONDITION",
     "FILTER",
     "FLUSH",
+    "OTHER_REASON",
     "REASON",
     "RECORD",
     "SIGNAL",
@@ -49,6 +50,12 @@ _BATCH_LINES = 1024
 _INFO, _DEBUG = SeverityNumber.INFO, SeverityNumber.DEBUG
 _I64 = -(2**63)
 _PLAIN_TEXT = 64  # within the smallest string limit a user can set
+# Distinct stage and symbol strings remembered as needing no scrubbing (the fast path's test); beyond this
+# many, new ones take the general path, which gives the same line.
+_PLAIN_TEXTS = 16_384
+# The bucket for failure reasons past OTEL_BREAKOUT_DIAG_MAX_REASONS (the report folds its tables into the
+# same name).
+OTHER_REASON = "(other)"
 
 Listener = Callable[[DiagnosticsEvent], None]
 
@@ -78,6 +85,7 @@ class Pipeline:
         drops: DropCounter,
         listeners: list[Listener],
         spans: SpanEvents | None = None,
+        max_reasons: int = 256,
     ) -> None:
         self.sanitizer = sanitizer
         self.margin = margin
@@ -89,8 +97,12 @@ class Pipeline:
         self.listeners = listeners
         self.spans = spans
         self._span_left_out = 0
-        # Totals for snapshot(), read from other threads under the lock.
-        self.stats_lock = threading.Lock()
+        # The reasons counted by name (at most max_reasons); the others count as OTHER_REASON.
+        self._max_reasons = max_reasons
+        self._known_reasons: set[str] = set()
+        # Totals for snapshot(), read from other threads under the lock (an RLock: a snapshot() taken in a
+        # signal handler that interrupted another one only reads).
+        self.stats_lock = threading.RLock()
         self.events = 0
         self.reasons: Counter[str] = Counter()
         self.near_misses = 0
@@ -106,12 +118,14 @@ class Pipeline:
         self._near: Counter[tuple[str, str, str]] = Counter()
         self._attributes: dict[tuple[str, ...], dict[str, str]] = {}
         self._plain_reasons: dict[str, str] = {}
+        # Stage and symbol strings of at most _PLAIN_TEXT characters that scrubbing leaves as they are.
+        self._plain_texts: set[str] = set()
         # Fast-path counts by (stage, filter), folded into the evaluation and reason counts per batch.
         self._passes: dict[tuple[str, str], int] = {}
         self._failures: dict[tuple[str, str], int] = {}
 
     def reinit_after_fork(self) -> None:
-        self.stats_lock = threading.Lock()
+        self.stats_lock = threading.RLock()
         self.drops.reinit_after_fork()
         if self.spans is not None:
             self.spans.reinit_after_fork()
@@ -139,7 +153,7 @@ class Pipeline:
                     self._signal(item)
                     signals += 1
                 elif kind == REASON:
-                    reason = field_text(item[1])
+                    reason = self.sanitizer.field(item[1])
                     if reason is not None:
                         self._reason_counts[reason] += 1
                     continue
@@ -168,7 +182,10 @@ class Pipeline:
             return
         cause = self.journal.write(b"".join(lines))
         if cause is not None:
-            self.drops.add("jsonl", cause, len(lines))
+            # Exactly the lines that did not land: a write cut short by a full disk kept the ones before.
+            lost = len(lines) - self.journal.landed_lines
+            if lost:
+                self.drops.add("jsonl", cause, lost)
 
     def _switch_session(self, session: Session) -> None:
         self._write_lines()
@@ -185,6 +202,8 @@ class Pipeline:
             self._evaluations[("scanner", stage, name, "fail")] += n
             self._reason_counts[self._plain_reasons.get(name) or "filter:" + name] += n
         reasons, self._reason_counts = self._reason_counts, Counter()
+        if reasons and not self._known_reasons.issuperset(reasons):
+            reasons = self._bound_reasons(reasons)
         evaluations, self._evaluations = self._evaluations, Counter()
         near_keys, self._near = self._near, Counter()
         with self.stats_lock:
@@ -217,6 +236,28 @@ class Pipeline:
         for sink, cause, n in self.drops.take_new():
             instruments.dropped.add(n, {"sink": sink, "cause": cause})
 
+    def _bound_reasons(self, reasons: Counter[str]) -> Counter[str]:
+        """Count reasons past the first ``max_reasons`` as OTHER_REASON, and how many events that folded.
+
+        A free-form reason (an error message, an id) would otherwise mint a series on ``/api/metrics`` and a
+        ``snapshot()`` key per value, without bound. The journal and the log records keep the real reason.
+        """
+        known = self._known_reasons
+        bounded: Counter[str] = Counter()
+        folded = 0
+        for reason, n in reasons.items():
+            if reason not in known:
+                if len(known) < self._max_reasons:
+                    known.add(reason)
+                else:
+                    bounded[OTHER_REASON] += n
+                    folded += n
+                    continue
+            bounded[reason] += n
+        if folded:
+            self.drops.add("reasons", "overflow", folded)
+        return bounded
+
     def _remember(self, key: tuple[str, ...], attrs: dict[str, str]) -> dict[str, str]:
         if len(self._attributes) < 4096:
             self._attributes[key] = attrs
@@ -242,13 +283,14 @@ class Pipeline:
             )
             and type(name) is str
             and type(stage) is str
-            and len(stage) <= _PLAIN_TEXT
-            and (symbol is None or (type(symbol) is str and len(symbol) <= _PLAIN_TEXT))
+            and (stage in self._plain_texts or self._plain_text(stage))
+            and (symbol is None or (type(symbol) is str and (symbol in self._plain_texts or self._plain_text(symbol))))
             and (plain_reason := self._plain_reasons.get(name) or self._plain_reason(name))
         ):
-            # The common call, with plain values: nothing to coerce and no payload key to scrub, so the
-            # sanitizer and the inference are skipped, and the sinks are fed inline (the result is what
-            # the general path produces; a test holds them to it).
+            # The common call, with plain values: nothing to coerce and nothing to scrub (the stage, symbol
+            # and filter name are checked once each, by _plain_text and _plain_reason), so the sanitizer and
+            # the inference are skipped, and the sinks are fed inline (the result is what the general path
+            # produces; a test holds them to it).
             if passed:
                 near = False
                 self._passes[(stage, name)] = self._passes.get((stage, name), 0) + 1
@@ -295,8 +337,7 @@ class Pipeline:
                 self._tell(ts, "scanner", stage, symbol, plain, None if passed else plain_reason, passed, session,
                            trace_id, span_id, near)  # fmt: skip
             return 1 if near else 0
-        if type(name) is not str or len(name) > 256:
-            name = field_text(name) or ""
+        name = self.sanitizer.field(name) or ""
         payload: dict[Any, Any] = {"filter": name, "value": value, "threshold": threshold, "direction": direction}
         if candle is not None:
             payload["candle_ts"] = candle
@@ -309,8 +350,8 @@ class Pipeline:
 
     def _condition(self, item: tuple[Any, ...]) -> int:
         _, ts, span, session, strategy, symbol, condition, value, threshold, passed, extra, direction, candle = item
-        strategy = field_text(strategy) or ""
-        condition = field_text(condition) or ""
+        strategy = self.sanitizer.field(strategy) or ""
+        condition = self.sanitizer.field(condition) or ""
         payload: dict[Any, Any] = {
             "strategy": strategy,
             "condition": condition,
@@ -330,31 +371,41 @@ class Pipeline:
         payload = payload if payload is not None else {}
         check = payload.get("filter") or payload.get("condition") if type(payload) is dict else None
         passed = coerce_passed(passed)
+        field = self.sanitizer.field
         return self._event(
             ts,
             span,
             session,
-            field_text(component) or "",
+            field(component) or "",
             stage,
             symbol,
             payload,
-            field_text(reason),
+            field(reason),
             passed,
-            check if type(check) is str else "",
+            field(check) or "" if type(check) is str else "",
             passed is not None,
         )
 
     def _signal(self, item: tuple[Any, ...]) -> None:
         _, ts, span, session, strategy, symbol, extra = item
-        strategy = field_text(strategy) or ""
+        strategy = self.sanitizer.field(strategy) or ""
         payload: dict[Any, Any] = {"strategy": strategy, "signal": True}
         if extra:
             _merge(payload, extra, frozenset(payload))
         self._event(ts, span, session, "signal", strategy, symbol, payload, None, True, "", False, signal=True)
 
+    def _plain_text(self, text: str) -> bool:
+        """True when ``text`` (a stage or symbol) may reach the sinks as it is: short, and left alone by the
+        scrubbing rules; remembered, so each distinct text is checked once (up to _PLAIN_TEXTS of them)."""
+        if len(text) > _PLAIN_TEXT or self.sanitizer.field(text) != text:
+            return False
+        if len(self._plain_texts) < _PLAIN_TEXTS:
+            self._plain_texts.add(text)
+        return True
+
     def _plain_reason(self, name: str) -> str:
         """``filter:<name>`` for a filter name the fast path may take as is, else the empty string."""
-        plain = 0 < len(name) <= _PLAIN_TEXT and not looks_secret(name)
+        plain = 0 < len(name) <= _PLAIN_TEXT and self.sanitizer.field(name) == name
         reason = "filter:" + name if plain else ""
         if len(self._plain_reasons) < 4096:
             self._plain_reasons[name] = reason
@@ -400,9 +451,8 @@ class Pipeline:
     ) -> int:
         sanitizer = self.sanitizer
         payload = sanitizer.payload(raw_payload if type(raw_payload) is dict else _as_dict(raw_payload))
-        stage = stage if type(stage) is str and len(stage) <= 256 else field_text(stage) or ""
-        if symbol is not None and (type(symbol) is not str or len(symbol) > 256):
-            symbol = field_text(symbol)
+        stage = sanitizer.field(stage) or ""
+        symbol = sanitizer.field(symbol)
         given = payload.get("direction", "min")
         if given != "min" and given != "max":
             settle_payload(payload, passed)

@@ -19,9 +19,9 @@ writer would often find it ended. The budget bounds that cost per span.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
+from otel_breakout._reentry import ReentryGuard
 from otel_breakout.diagnostics._attributes import otel_attributes
 from otel_breakout.diagnostics._coerce import Sanitizer, field_text
 from otel_breakout.diagnostics._rules import is_near_miss, settle_payload
@@ -33,6 +33,18 @@ EVENT_NAMES = ("breakout.diag.signal", "breakout.diag.near_miss", "breakout.diag
 TRUNCATED_ATTRIBUTE = "breakout.diag.span_events.truncated"
 _TRACKED_SPANS = 256
 _TRACKED_SYMBOLS = 4096
+
+
+def _span_free(span: Any) -> bool:
+    """False while a thread holds the SDK span's own lock (in ``add_event``, ``set_attribute``, ``end``).
+
+    That lock is not re-entrant: a signal handler adding an event to the span the interrupted code was
+    changing would wait for itself. Checked just before adding, on the adding thread: if it is free then,
+    the thread the handler interrupted does not hold it (another thread may take it meanwhile, which only
+    means a short wait). A span without that attribute (not the SDK's) is taken as free.
+    """
+    lock = getattr(span, "_lock", None)
+    return lock is None or not lock.locked()
 
 
 class _SpanState:
@@ -52,7 +64,9 @@ class SpanEventBudget:
         # Keyed by span id, not by the span, so that ended spans are not kept alive; the oldest entry goes
         # once 256 spans are tracked (long since ended).
         self._states: dict[int, _SpanState] = {}
-        self._lock = threading.Lock()
+        # A guard, not a Lock: a failure recorded from a signal handler that interrupted admit() on this
+        # thread is refused (counted as left out) instead of waiting for itself.
+        self._guard = ReentryGuard()
         self.left_out = 0
         # The span that last refused a failure for a full near-miss tier. Its count never falls, so it
         # refuses every later one too: an identity test instead of the span-context call and the dict
@@ -60,7 +74,7 @@ class SpanEventBudget:
         self._closed: Any = None
 
     def reinit_after_fork(self) -> None:
-        self._lock = threading.Lock()
+        self._guard = ReentryGuard()
 
     def screen(
         self, span: Any, component: object, symbol: object, value: object, threshold: object, margin: float
@@ -102,7 +116,8 @@ class SpanEventBudget:
         self.left_out += 1
         if not state.truncated:
             state.truncated = True
-            span.set_attribute(TRUNCATED_ATTRIBUTE, True)
+            if _span_free(span):
+                span.set_attribute(TRUNCATED_ATTRIBUTE, True)
 
     def admit(self, span: Any, kind: int, component: object, symbol: object) -> bool:
         """True when an event of ``kind`` for ``symbol`` should be added to ``span`` now."""
@@ -113,7 +128,11 @@ class SpanEventBudget:
             symbol if type(symbol) is str else field_text(symbol),
         )
         span_id = span.get_span_context().span_id
-        with self._lock:
+        guard = self._guard
+        if not guard.enter():
+            self.left_out += 1
+            return False
+        try:
             state = self._states.get(span_id)
             if state is None:
                 if not span.is_recording():
@@ -131,10 +150,15 @@ class SpanEventBudget:
                 self.left_out += 1
                 mark_truncated = not state.truncated
                 state.truncated = True
-            else:
+            elif _span_free(span):
                 state.count += 1
                 return True
-        if mark_truncated:
+            else:
+                self.left_out += 1
+                return False
+        finally:
+            guard.exit()
+        if mark_truncated and _span_free(span):
             span.set_attribute(TRUNCATED_ATTRIBUTE, True)
         return False
 
@@ -239,12 +263,13 @@ class SpanEvents:
         # The same coercion, scrubbing and attribute shape as the writer gives the log records.
         clean = self._sanitizer.payload(payload)
         settle_payload(clean, passed)
+        field = self._sanitizer.field
         attributes = otel_attributes(
             self._sanitizer,
-            field_text(component) or "",
-            field_text(stage) or "",
-            field_text(symbol),
-            field_text(reason),
+            field(component) or "",
+            field(stage) or "",
+            field(symbol),
+            field(reason),
             passed,
             kind == NEAR_MISS,
             clean,

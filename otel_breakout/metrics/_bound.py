@@ -7,7 +7,6 @@ window. None of them raises into the caller: a bad value goes to ``reject``.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -15,6 +14,8 @@ from types import MappingProxyType
 from typing import Any
 
 from opentelemetry.util.types import Attributes
+
+from otel_breakout._reentry import ReentryGuard
 
 __all__ = [
     "FOLD_AT",
@@ -25,6 +26,7 @@ __all__ = [
     "BoundSignedHistogram",
     "BoundUpDownCounter",
     "Reject",
+    "as_number",
 ]
 
 _INF = float("inf")
@@ -33,6 +35,40 @@ _now = time.time
 FOLD_AT = 1024
 
 Reject = Callable[[str, BaseException], None]
+
+
+def as_number(value: object) -> float:
+    """A measurement as a float: an int, a float or another numeric type (``Decimal``, numpy), never text or a
+    bool (``"1.5"`` and ``True`` are bugs in the caller, not numbers); ``ValueError``/``TypeError`` otherwise.
+
+    Finiteness is the caller's check: a gauge takes any finite value, a counter only increments >= 0.
+    """
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]  # narrowed by the type check
+    if (
+        kind is bool
+        or value is None
+        or isinstance(value, (str, bytes, bytearray, bool))
+        or (kind.__module__ == "numpy" and kind.__name__.startswith("bool"))
+    ):
+        raise TypeError(f"a measurement must be a number, got {kind.__name__} {_short(value)}")
+    try:
+        return float(value)  # type: ignore[arg-type]  # anything with __float__ (Decimal, numpy, Fraction)
+    except OverflowError:
+        raise ValueError(f"a measurement must be a finite number, got an integer of {_digits(value)} digits") from None
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _digits(value: object) -> str:
+    try:
+        return str(len(str(abs(value))))  # type: ignore[arg-type]  # an int that overflowed float()
+    except (TypeError, ValueError):  # more digits than int->str conversion allows
+        return "more than 4300"
 
 
 # --- bound handles (one per attribute set) -----------------------------------------------------------
@@ -57,7 +93,7 @@ class _Bound:
 class BoundCounter(_Bound):
     """A monotonic counter for one attribute set: ``add(value=1)``, never raises into the caller."""
 
-    __slots__ = ("_fold_lock", "_folded", "_pending")
+    __slots__ = ("_fold_guard", "_folded", "_observed", "_pending")
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -65,11 +101,13 @@ class BoundCounter(_Bound):
         # increments go to a deque (append is atomic) and are folded into the total when it is read.
         self._pending: deque[float] = deque()
         self._folded = 0.0
-        self._fold_lock = threading.Lock()
+        # A guard, not a Lock: an add() from a signal handler that interrupted a fold must not wait for it.
+        self._fold_guard = ReentryGuard()
+        self._observed = 0.0
 
     def add(self, value: float = 1.0) -> None:
         try:
-            v = float(value)
+            v = value if type(value) is float else as_number(value)
             # Also rejects NaN, which would poison the cumulative total for good.
             if not 0.0 <= v < _INF:
                 raise ValueError(f"{self._name} is a counter: increments must be finite and >= 0, got {value!r}")
@@ -81,8 +119,13 @@ class BoundCounter(_Bound):
         except Exception as exc:
             self._reject(self._name, exc)
 
-    def _fold(self) -> float:
-        with self._fold_lock:
+    def _fold(self, wait: bool = True) -> float:
+        guard = self._fold_guard
+        if not (guard.enter() if wait else guard.try_enter()):
+            # Re-entered on the thread that is folding (a signal handler), or (not waiting) folded elsewhere:
+            # the increments stay queued for the next fold, and this reader gets what is visible now.
+            return self._folded + sum(tuple(self._pending))
+        try:
             pop = self._pending.popleft
             total = self._folded
             try:
@@ -92,11 +135,27 @@ class BoundCounter(_Bound):
                 pass
             self._folded = total
             return total
+        finally:
+            guard.exit()
 
     @property
     def total(self) -> float:
         """The cumulative value (every add so far)."""
         return self._fold()
+
+    def observed_total(self) -> float:
+        """The total for a collection, which never waits for a fold in progress on another thread.
+
+        Without the fold, increments that fold has taken but not yet added are missing; a counter must not
+        go down between collections (Prometheus would read a reset), so the value never falls below the last
+        one reported. The next collection has them.
+        """
+        total = self._fold(wait=False)
+        if type(self) is BoundCounter:
+            if total < self._observed:
+                return self._observed
+            self._observed = total
+        return total
 
     apply = add  # the kind's one operation, under one name for the generic record() path
 
@@ -108,7 +167,7 @@ class BoundUpDownCounter(BoundCounter):
 
     def add(self, value: float = 1.0) -> None:
         try:
-            v = float(value)
+            v = value if type(value) is float else as_number(value)
             if not -_INF < v < _INF:
                 raise ValueError(f"{self._name}: increments must be finite, got {value!r}")
             pending = self._pending
@@ -133,7 +192,7 @@ class BoundGauge(_Bound):
 
     def set(self, value: float) -> None:
         try:
-            v = float(value)
+            v = value if type(value) is float else as_number(value)
             if not -_INF < v < _INF:
                 raise ValueError(f"{self._name} is a gauge: values must be finite, got {value!r}")
             self.value = v  # a single reference store: atomic, no lock needed
@@ -155,7 +214,7 @@ class BoundHistogram(_Bound):
 
     def record(self, value: float) -> None:
         try:
-            v = float(value)
+            v = value if type(value) is float else as_number(value)
             if not 0.0 <= v < _INF:
                 raise ValueError(f"{self._name} is a histogram: values must be finite and >= 0, got {value!r}")
             self._defer(v, self.otel_attributes)
@@ -181,7 +240,7 @@ class BoundSignedHistogram(BoundHistogram):
 
     def record(self, value: float) -> None:
         try:
-            v = float(value)
+            v = value if type(value) is float else as_number(value)
             if not -_INF < v < _INF:
                 raise ValueError(f"{self._name}: values must be finite, got {value!r}")
             attributes, otel = self._by_outcome["win" if v > 0 else "loss" if v < 0 else "breakeven"]

@@ -24,6 +24,8 @@ from opentelemetry.context import Context, get_current
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 from opentelemetry.util.types import Attributes
 
+from otel_breakout._reentry import ReentryGuard
+from otel_breakout._scrub import default_scrubber
 from otel_breakout.catalogue import MetricSpec, bucket_boundaries
 from otel_breakout.metrics._bound import (
     AnyBound,
@@ -94,7 +96,8 @@ class SymbolPolicy:
         self.enabled = enabled
         self.limit = limit
         self._seen: set[str] = set()
-        self._lock = threading.Lock()
+        # An RLock: a signal handler re-entering only adds to a set whose bound it checks again.
+        self._lock = threading.RLock()
 
     def fold(self, symbol: str) -> str:
         if symbol in self._seen:
@@ -140,7 +143,11 @@ class Instrument:
         self._symbols = symbols
         self._reject = reject
         self._before_collect = before_collect
-        self._lock = threading.Lock()
+        # An RLock: a signal handler binding a new attribute set while this thread binds another must not wait
+        # for itself (see _cell for why a nested section loses nothing).
+        self._lock = threading.RLock()
+        # Held while this thread records straight into the SDK, whose locks are not re-entrant.
+        self._direct = ReentryGuard()
         # Keyed by the caller's attributes as given (fast path), and by the canonical sorted set.
         self._by_raw: dict[tuple[tuple[str, object], ...], AnyBound] = {}
         self._by_canonical: dict[tuple[tuple[str, str], ...], AnyBound] = {}
@@ -177,7 +184,9 @@ class Instrument:
                 raise MetricAttributeError(f"{spec.name} does not take attribute {key!r} ({why}); allowed: {allowed}")
             if key in spec.optional_attributes and not self._symbols.enabled:
                 continue  # opt-in attribute, not opted in: dropped so the same code runs either way
-            value = _text(raw)
+            # Free-form values (a strategy name) become labels on the unauthenticated /api/metrics: scrubbed
+            # like every other sink (bind time only: the hot path reuses the cell).
+            value = default_scrubber().text(_text(raw))
             closed = spec.allowed_values(key)
             if closed is not None:
                 match = next((c for c in closed if c.casefold() == value.casefold()), None)
@@ -206,15 +215,22 @@ class Instrument:
                 if len(self._by_canonical) >= self._limit - 1:
                     cell = self._overflow()
                 else:
-                    cell = self._new(MappingProxyType(dict(key)), dict(key))
-                    self._by_canonical[key] = cell
+                    cell = self._adopt(key, self._new(MappingProxyType(dict(key)), dict(key)))
         return cell
 
+    def _adopt(self, key: tuple[tuple[str, str], ...], cell: AnyBound) -> AnyBound:
+        # setdefault, then publish: a signal handler that created the same set between our lookup and here
+        # keeps its cell (already holding its value) and ours is never observed.
+        kept = self._by_canonical.setdefault(key, cell)
+        if kept is cell:
+            self.cells.append(cell)
+        return kept
+
     def _overflow(self) -> AnyBound:
-        cell = self._by_canonical.get((("otel.metric.overflow", "true"),))
+        key = (("otel.metric.overflow", "true"),)
+        cell = self._by_canonical.get(key)
         if cell is None:
-            cell = self._new(OVERFLOW, _OVERFLOW_OTEL)
-            self._by_canonical[(("otel.metric.overflow", "true"),)] = cell
+            cell = self._adopt(key, self._new(OVERFLOW, _OVERFLOW_OTEL))
         return cell
 
     def _new(self, attributes: Mapping[str, str], otel: Attributes) -> AnyBound:
@@ -231,7 +247,6 @@ class Instrument:
             cell = BoundSignedHistogram(*args, defer=self.defer)
         else:
             cell = BoundHistogram(*args, defer=self.defer)
-        self.cells.append(cell)
         return cell
 
     # --- the generic record() path ---------------------------------------------------------------
@@ -257,28 +272,45 @@ class Instrument:
         if len(self._pending) < PENDING_LIMIT:
             # The context travels with the value, so exemplars still point at the span that measured it.
             self._pending.append((value, attributes, get_current()))
-        else:
+            return
+        direct = self._direct
+        if not direct.enter():
+            # A signal handler interrupted this thread inside the SDK's record, which holds the same
+            # aggregation lock: queue past the limit (by what one handler records) rather than wait forever.
+            self._pending.append((value, attributes, get_current()))
+            return
+        try:
             assert self._histogram is not None
             self._histogram.record(value, attributes)
+        finally:
+            direct.exit()
 
     def flush(self) -> int:
         """Replay queued histogram measurements into the SDK; returns how many."""
         histogram, pending = self._histogram, self._pending
         if histogram is None or not pending:
             return 0
+        direct = self._direct
+        if not direct.try_enter():
+            # Another record is inside the SDK (maybe interrupted by the signal handler that asked for this
+            # collection): the values wait for the next collection instead of this one waiting for it.
+            return 0
         done = 0
         pop = pending.popleft
-        while True:
-            try:
-                value, attributes, context = pop()
-            except IndexError:
-                return done
-            histogram.record(value, attributes, context=context)
-            done += 1
+        try:
+            while True:
+                try:
+                    value, attributes, context = pop()
+                except IndexError:
+                    return done
+                histogram.record(value, attributes, context=context)
+                done += 1
+        finally:
+            direct.exit()
 
     def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
         self._before_collect()
         if self.spec.kind == "gauge":
             return [Observation(c.value, c.otel_attributes) for c in self.cells if isinstance(c, BoundGauge)
                     and c.value is not None]  # fmt: skip
-        return [Observation(c.total, c.otel_attributes) for c in self.cells if isinstance(c, BoundCounter)]
+        return [Observation(c.observed_total(), c.otel_attributes) for c in self.cells if isinstance(c, BoundCounter)]

@@ -13,12 +13,19 @@ from typing import Any, cast
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
-from otel_breakout._internal import internal_errors_raise, log_internal_error
+from otel_breakout._internal import internal_errors_raise, log_internal_error, log_rejected_value
 from otel_breakout._settings import Settings
 from otel_breakout._telemetry import INSTRUMENTATION_SCOPE, Telemetry, get_telemetry
 from otel_breakout._version import __version__
 from otel_breakout.catalogue import CATALOGUE, ENGINE_STATES, SEED_ALIASES, UnknownMetricError, get_spec
-from otel_breakout.metrics._bound import AnyBound, BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter
+from otel_breakout.metrics._bound import (
+    AnyBound,
+    BoundCounter,
+    BoundGauge,
+    BoundHistogram,
+    BoundUpDownCounter,
+    as_number,
+)
 from otel_breakout.metrics._instruments import (
     Instrument,
     MetricAttributeError,
@@ -117,8 +124,10 @@ class MetricsLogger:
         for name, instrument in self._instruments.items():
             if instrument.spec.name == _CYCLE:
                 self._recorders[name] = self._record_cycle
-        # Engine bookkeeping, pre-bound so that each helper is a few attribute stores.
-        self._lock = threading.Lock()
+        # Engine bookkeeping, pre-bound so that each helper is a few attribute stores. An RLock: a helper
+        # called from a signal handler that interrupted another one must not wait for itself, and each
+        # section is a few independent stores that a nested one cannot corrupt.
+        self._lock = threading.RLock()
         self._state: str | None = None
         self._state_names = {s.casefold(): s for s in self.engine_states}
         self._state_window = self._instruments[_STATE].window
@@ -282,7 +291,7 @@ class MetricsLogger:
     def end_cycle(self, duration_s: float, *, now: float | None = None) -> None:
         """Book a finished cycle: duration, count, last-cycle timestamp and cycles since the last signal."""
         try:
-            duration = float(duration_s)
+            duration = as_number(duration_s)
             if not 0.0 <= duration < math.inf:
                 raise ValueError(f"a cycle duration must be finite and >= 0 seconds, got {duration_s!r}")
         except Exception as exc:
@@ -350,23 +359,42 @@ class MetricsLogger:
     def trade_closed(
         self, strategy: str | Enum, pnl: float, *, outcome: str | None = None, symbol: str | None = None
     ) -> None:
-        """A closed trade: the closed counter by outcome (from the PnL's sign unless given) and the PnL."""
+        """A closed trade: the closed counter by outcome (from the PnL's sign unless given) and the PnL.
+
+        A PnL that is not a finite number (NaN, infinity, an integer beyond float range, text, a bool) is
+        rejected whole: neither the trade nor its PnL is counted, so a bad value never reads as a breakeven
+        trade or a win.
+        """
+        try:
+            value = as_number(pnl)
+            if not -math.inf < value < math.inf:
+                raise ValueError(f"a trade's PnL must be finite, got {pnl!r}")
+        except Exception as exc:
+            self._reject("breakout.trade.pnl", exc)
+            return
         if outcome is None:
-            try:
-                outcome = "win" if pnl > 0 else "loss" if pnl < 0 else "breakeven"
-            except TypeError as exc:
-                self._reject("breakout.trades.closed", exc)
-                return
+            outcome = "win" if value > 0 else "loss" if value < 0 else "breakeven"
         attributes: dict[str, object] = {"strategy": strategy, "outcome": outcome}
         if symbol is not None:
             attributes["symbol"] = symbol
         self.record("breakout.trades.closed", 1, **attributes)
-        self.record("breakout.trade.pnl", pnl, strategy=strategy)
+        self.record("breakout.trade.pnl", value, strategy=strategy)
 
     def update_equity(self, equity: float, *, peak: float | None = None) -> None:
-        """Set equity, and drawdown from the highest equity seen (or ``peak``, e.g. restored after a restart)."""
+        """Set equity, and drawdown from the highest equity seen (or ``peak``, e.g. restored after a restart).
+
+        Equity or a peak that is not a finite number is rejected (counted and warned about) and leaves the
+        running peak as it was: one NaN must not turn every later drawdown into 0.
+        """
         try:
-            value = float(equity)
+            value = as_number(equity)
+            if not -math.inf < value < math.inf:
+                raise ValueError(f"equity must be finite, got {equity!r}")
+            if peak is not None:
+                given = as_number(peak)
+                if not -math.inf < given < math.inf:
+                    raise ValueError(f"peak must be finite, got {peak!r}")
+                peak = given
             with self._lock:
                 candidates = [v for v in (self._peak_equity, peak, value) if v is not None]
                 self._peak_equity = top = max(candidates)
@@ -393,9 +421,13 @@ class MetricsLogger:
         # Unknown names fold into one value: a typo in a loop must not grow the dropped counter's series.
         metric = instrument.spec.name if instrument is not None else "unknown"
         dropped = self._instruments["breakout.metrics.dropped"]
+        cause = _cause(exc)
         if name != "breakout.metrics.dropped":
-            dropped.record(1, {"metric": metric, "cause": _cause(exc)})
-        log_internal_error(f"MetricsLogger ({metric})", exc)
+            dropped.record(1, {"metric": metric, "cause": cause})
+        if cause == "bad_value":
+            log_rejected_value(f"MetricsLogger ({metric})", exc)
+        else:
+            log_internal_error(f"MetricsLogger ({metric})", exc)
         if internal_errors_raise():
             raise exc
 

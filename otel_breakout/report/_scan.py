@@ -50,7 +50,10 @@ def scan_chunk(chunk: Chunk, options: ScanOptions) -> ChunkResult:
     gc.disable()
     try:
         for lines in blocks:
-            scanner.block(lines, blocks.unterminated_tail)
+            if type(lines) is int:
+                scanner.lineno += lines  # a run of blank lines, skipped in bulk
+            else:
+                scanner.block(lines, blocks.unterminated_tail)  # type: ignore[arg-type]  # a list here
         scanner.finish()
     finally:
         if collecting:
@@ -142,8 +145,9 @@ class _Scanner:
         ts_min, ts_max = self.ts_min, self.ts_max
         events = ungrouped = 0
         for line_no, line in enumerate(lines, self.lineno + 1):
-            if line is None:
-                _skip(result, "too_long", line_no)
+            if not line:  # None (too long) or b"" (blank: not worth parsing or reporting)
+                if line is None:
+                    _skip(result, "too_long", line_no)
                 continue
             try:
                 obj = loads(line)
