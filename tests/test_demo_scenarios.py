@@ -38,7 +38,7 @@ def test_a_planted_fault_is_ranked_first_and_its_recommendation_recovers_the_sig
     report = DiagnosticsReportBuilder([str(p) for p in fault.journal()]).build()
     assert report.top_blocker() == scenario.planted_reason, report.to_markdown()[:3000]
     recommendation = report.recommendation_for(scenario.planted_reason)
-    assert recommendation is not None
+    assert recommendation is not None and recommendation.recommended is not None
     threshold = recommendation.recommended.threshold
     # The report the demo itself wrote says the same.
     assert scenario.planted_reason in fault.report.read_text()

@@ -55,7 +55,19 @@ class Aggregate:
         self.reasons_folded = 0
         self.funnel: dict[tuple[str, str], list[Any]] = {}
         self.signals: dict[str, list[Any]] = {}
-        self._tables = Tables(self.funnel, self.checks, self.signals, options.max_reasons)
+        self.patterns: dict[tuple[Any, ...], int] = {}
+        self.fired: list[tuple[str, Any, Any]] = []
+        self.prices: dict[tuple[Any, Any], float] = {}
+        self._tables = Tables(
+            self.funnel,
+            self.checks,
+            self.signals,
+            options.max_reasons,
+            self.patterns,
+            self.fired,
+            options.max_patterns,
+            options.max_checks,
+        )
         self.ungrouped = 0
         self.bytes_done = 0
         self._open: dict[GroupKey, list[Any]] = {}  # key -> [state, creation index in the whole input]
@@ -108,6 +120,12 @@ class Aggregate:
             for check, count in removed.items():
                 row[2][check] = row[2].get(check, 0) + count
         self._add_signals(result)
+        for pattern, count in result.patterns.items():
+            self._tables.count_pattern(pattern, count)
+        self._tables.pattern_folded += result.pattern_folded
+        self.fired.extend(result.fired)
+        for point, close in result.prices.items():
+            self.prices.setdefault(point, close)  # the first one in journal order, as a single pass keeps
         self._add_partials(result)
 
     def _add_signals(self, result: ChunkResult) -> None:
@@ -177,6 +195,11 @@ class Aggregate:
             for key, entry in islice(opened.items(), done):
                 finalize(key, entry[0], self._tables)
             self._open = dict(islice(opened.items(), done, None))
+
+    @property
+    def pattern_folded(self) -> int:
+        """Candles beyond the distinct-pattern limit, counted per stage."""
+        return self._tables.pattern_folded
 
     def finish(self) -> None:
         for key, entry in self._open.items():

@@ -6,9 +6,16 @@ import re
 from bisect import bisect_right
 from typing import Any
 
-from otel_breakout.report._advice import check_direction, check_label, recommend, recommendation_order
+from otel_breakout.report._advice import (
+    OutcomeInputs,
+    check_direction,
+    check_label,
+    recommend,
+    recommendation_order,
+)
 from otel_breakout.report._aggregate import Aggregate
 from otel_breakout.report._blockers import blocked_reasons, strategy_signals
+from otel_breakout.report._candidates import SIGNAL_COMPONENT
 from otel_breakout.report._model import (
     DiagnosticsReport,
     EvidenceLink,
@@ -17,6 +24,7 @@ from otel_breakout.report._model import (
     GapBucket,
     InputFile,
     NearMissStats,
+    OutcomeSummary,
     ReasonCount,
     ReasonEvidence,
     ReportOptions,
@@ -24,8 +32,10 @@ from otel_breakout.report._model import (
     SymbolBlockers,
     Totals,
 )
+from otel_breakout.report._outcomes import Outcomes, outcome_stats
 from otel_breakout.report._records import BOUNDARY_TOLERANCE, OTHER, SKIP_CAUSES
 from otel_breakout.report._validate import is_trace_id
+from otel_breakout.report._verdict import clip_bounds
 from otel_breakout.report._whatif import median
 
 __all__ = ["GAP_BUCKET_FRACTIONS", "analyse", "trace_url"]
@@ -56,12 +66,83 @@ def _position(agg: Aggregate, key: tuple[str, str, str | None]) -> tuple[int, in
     return agg.first_seen.get(key, (1 << 62, 0))
 
 
+def _narrowing(
+    agg: Aggregate, order: dict[tuple[str, str], int]
+) -> tuple[dict[tuple[str, str], list[Any]], dict[tuple[str, str], list[Any]]]:
+    """From the candles' stage patterns: per stage, [entered, left, {check: removed}] counting a candle only
+    when it passed every scanner stage before it in pipeline order (a strategy: all of them), and the same
+    counts over every candle the stage was evaluated on (to take out of the per-stage rows)."""
+    entered: dict[tuple[str, str], list[Any]] = {}
+    evaluated: dict[tuple[str, str], list[Any]] = {}
+    last = len(order)
+    for pattern, count in agg.patterns.items():
+        stages = sorted(pattern, key=lambda part: (part[0][0] == SIGNAL_COMPONENT, order.get(part[0], last)))
+        through = True
+        for skey, status in stages:
+            for table, counted in ((evaluated, True), (entered, through)):
+                if not counted:
+                    continue
+                row = table.setdefault(skey, [0, 0, {}])
+                row[0] += count
+                if status is None:
+                    row[1] += count
+                else:
+                    row[2][status] = row[2].get(status, 0) + count
+            if skey[0] != SIGNAL_COMPONENT and status is not None:
+                through = False  # a later scanner stage, or any strategy, does not see this candle
+    return entered, evaluated
+
+
+def _outcome_summary(agg: Aggregate, options: ReportOptions, outcomes: Outcomes | None) -> OutcomeSummary:
+    horizons = options.horizons
+    signals = len(agg.fired)
+    blocked = sum(1 for acc in agg.checks.values() for at in acc.signal_at if at is not None)
+    sources = outcomes.sources if outcomes is not None else ()
+    journal = outcomes.journal_prices if outcomes is not None else 0
+    if outcomes is None or not outcomes.available:
+        if outcomes is None:
+            why = "no prices were given and the journal records none"
+        elif not outcomes.book.series:
+            why = "no price matched a symbol with signal candidates"
+        else:
+            why = "the candle length could not be told from the prices (pass --bar-seconds)"
+        note = (
+            f"No outcomes: {why}. Without prices the report explains what blocked signals but presents no threshold "
+            "advice as tested. Pass `--prices FILE` (CSV with symbol, timestamp and close; or freqtrade's JSON "
+            "candles) or record each candle's close with its evaluations (`candle_ts=..., close=...`)."
+        )
+        return OutcomeSummary("no_outcomes", horizons, options.horizon, options.cost_bps, options.min_outcomes,
+                              options.edge_share, options.bar_seconds, sources, journal, signals, 0, blocked, 0, (),
+                              note)  # fmt: skip
+    assert outcomes.bar_ms is not None
+    reference = []
+    for j, horizon in enumerate(horizons):
+        returns = [r for _, symbol, candle in agg.fired if (r := outcomes.returns((symbol, candle))[j]) is not None]
+        reference.append(outcome_stats(horizon, signals, returns, clip_bounds(returns)))
+    decided = sum(1 for _, symbol, candle in agg.fired if outcomes.decision((symbol, candle)) is not None)
+    judged = sum(
+        1 for acc in agg.checks.values() for at in acc.signal_at if at is not None and outcomes.decision(at) is not None
+    )
+    basis = "outcomes" if decided or judged else "no_outcomes"
+    note = (
+        f"Outcomes {options.horizon} bars after each candle (candle {outcomes.bar_ms / 1000:g} s), net of "
+        f"{options.cost_bps:g} bps round-trip costs: {decided:,} of {signals:,} fired signals and {judged:,} of "
+        f"{blocked:,} candidates blocked by one check have one."
+    )
+    if basis == "no_outcomes":
+        note += " None has a price at its candle and later, so no threshold advice is presented as tested."
+    return OutcomeSummary(basis, horizons, options.horizon, options.cost_bps, options.min_outcomes, options.edge_share,
+                          outcomes.bar_ms / 1000, sources, journal, signals, decided, blocked, judged, tuple(reference),
+                          note)  # fmt: skip
+
+
 def analyse(
     agg: Aggregate,
     options: ReportOptions,
     trace_url_template: str,
     *,
     top_evidence: int = 5,
+    outcomes: Outcomes | None = None,
 ) -> DiagnosticsReport:
     files = tuple(
         InputFile(
@@ -153,27 +234,48 @@ def analyse(
         return (_COMPONENT_ORDER.get(comp, 2), component_pos.get(comp, (1 << 62, 0)), stage_pos.get(skey), skey)
 
     funnel_rows = []
-    for skey in sorted(agg.funnel, key=stage_order):
+    ordered = sorted(agg.funnel, key=stage_order)
+    entered, on_candles = _narrowing(agg, {skey: i for i, skey in enumerate(ordered)})
+    for skey in ordered:
         seen, left, removed = agg.funnel[skey]
+        # Stage candidates grouped by trace count as they are; candles count only when they got this far.
+        taken = on_candles.get(skey, [0, 0, {}])
+        reached = entered.get(skey, [0, 0, {}])
+        came = seen - taken[0] + reached[0]
+        passed_stage = left - taken[1] + reached[1]
+        removed_here = {
+            name: count - taken[2].get(name, 0) + reached[2].get(name, 0) for name, count in removed.items()
+        }
         names = [name for _, name in sorted(stage_checks.get(skey, []))]
         names += sorted(set(removed) - set(names))
         steps = tuple(
             FunnelStep(
-                check_label(skey[0], skey[1], name), name, removed.get(name, 0), check_failures.get((*skey, name), 0)
+                check_label(skey[0], skey[1], name),
+                name,
+                removed_here.get(name, 0),
+                check_failures.get((*skey, name), 0),
             )
             for name in names
         )
-        funnel_rows.append(FunnelStage(skey[0], skey[1], seen, steps, left))
-    candidates = sum(row.candidates_in for row in funnel_rows)
+        funnel_rows.append(FunnelStage(skey[0], skey[1], came, steps, passed_stage, seen))
+    candidates = sum(row.evaluated for row in funnel_rows)
 
     # --- near misses and recommendations ------------------------------------------------------------
     margin = options.near_miss_margin
     uppers = tuple(margin * f for f in GAP_BUCKET_FRACTIONS)
     near_rows: list[NearMissStats] = []
     recommendations = []
+    summary = _outcome_summary(agg, options, outcomes)
+    inputs = None
+    if outcomes is not None and summary.basis == "outcomes":
+        reference = [
+            [r for _, symbol, candle in agg.fired if (r := outcomes.returns((symbol, candle))[j]) is not None]
+            for j in range(len(options.horizons))
+        ]
+        inputs = OutcomeInputs(outcomes, reference)
     for ckey in sorted(agg.checks, key=lambda k: (stage_order((k[0], k[1])), _position(agg, k), k)):
         acc = agg.checks[ckey]
-        rec = recommend(ckey, acc, options.recover_share)
+        rec = recommend(ckey, acc, options.recover_share, inputs)
         if rec is not None:
             recommendations.append(rec)
         if not acc.gaps:
@@ -271,6 +373,7 @@ def analyse(
         recommendations=tuple(recommendations),
         evidence=tuple(evidence_rows),
         notes=_notes(agg, totals, unreadable),
+        outcomes=summary,
     )
 
 
@@ -304,4 +407,9 @@ def _notes(agg: Aggregate, totals: Totals, unreadable: int) -> tuple[str, ...]:
         notes.append(f"{agg.untracked_checks} failures of checks beyond the check limit have no near-miss analysis.")
     if agg.reasons_folded:
         notes.append(f"{agg.reasons_folded} failures of reasons beyond the reason limit have no evidence.")
+    if agg.pattern_folded:
+        notes.append(
+            f"{agg.pattern_folded} candles beyond the distinct stage-pattern limit are counted in the funnel in every "
+            "stage they have, not only in those they reached."
+        )
     return tuple(notes)

@@ -21,10 +21,10 @@ from typing import Any
 
 import orjson
 
-from otel_breakout.report._candidates import MAX_CANDLE_STAGES, MAX_FAILING_NAMES, Tables, finalize
+from otel_breakout.report._candidates import MAX_CANDLE_STAGES, MAX_FAILING_NAMES, PASSES, Tables, finalize
 from otel_breakout.report._inputs import Chunk, LineBlocks
 from otel_breakout.report._records import OTHER, CheckAcc, ChunkResult, GroupKey, GroupState, ScanOptions
-from otel_breakout.report._validate import classify_bad_line, fields_slow, is_trace_id, strings_ok
+from otel_breakout.report._validate import classify_bad_line, fields_slow, is_trace_id, legacy_session, strings_ok
 
 __all__ = ["scan_chunk"]
 
@@ -43,7 +43,7 @@ def scan_chunk(chunk: Chunk, options: ScanOptions) -> ChunkResult:
     """One pass over ``chunk``; never raises for bad content (bad lines are counted by cause)."""
     result = ChunkResult(chunk.file_index, chunk.chunk_index, chunk.size)
     blocks = LineBlocks(chunk, options.max_line_bytes)
-    scanner = _Scanner(options, result)
+    scanner = _Scanner(options, result, legacy_session(chunk.path))
     # The scan allocates only short-lived acyclic objects; the cycle collector would walk the open
     # candidates over and over for nothing (measured: about 9% of the scan).
     collecting = gc.isenabled()
@@ -68,9 +68,10 @@ class _Scanner:
     the full rules. Parsed objects are dropped at once: keeping blocks of them alive was measured slower.
     """
 
-    def __init__(self, options: ScanOptions, result: ChunkResult) -> None:
+    def __init__(self, options: ScanOptions, result: ChunkResult, legacy: str | None = None) -> None:
         self.options = options
         self.result = result
+        self.legacy = legacy  # the session of seed-format lines in this file, from its name
         self.filtering = (
             options.since > -_INF or options.until < _INF or options.symbols is not None or options.sessions is not None
         )
@@ -135,6 +136,7 @@ class _Scanner:
         margin = options.cutoff
         max_stages = MAX_CANDLE_STAGES
         container: dict[Any, Any] = groups
+        prices = result.prices
         per_reason = options.evidence_per_reason
         filtering = self.filtering
         since, until = options.since, options.until
@@ -176,7 +178,7 @@ class _Scanner:
                     and (type(payload) is dict or payload is None)
                 )
             if not ok:
-                fields = fields_slow(obj)
+                fields = fields_slow(obj, self.legacy)
                 if isinstance(fields, str):
                     _skip(result, fields, line_no)
                     continue
@@ -198,6 +200,18 @@ class _Scanner:
             if slot is None and not strings_ok(skey):
                 _skip(result, "wrong_type", line_no)
                 continue
+            if payload is not None and "close" in payload:
+                # A price the bot recorded with its candle: an outcome can be measured from it (also
+                # from an event the filters leave out: a later candle's close is what an earlier one needs).
+                close, key = payload["close"], payload.get("candle_ts")
+                kind = type(key)
+                if (
+                    (kind is int or kind is float)
+                    and type(sym) is str
+                    and (type(close) is float or type(close) is int)
+                    and close > 0
+                ):
+                    prices.setdefault((sym, key), close)
             if filtering and (
                 ts < since
                 or ts > until
@@ -234,9 +248,21 @@ class _Scanner:
                         gkey = slot[3]
                         if gkey in candle:
                             container = candle
-                        elif len(candle) < max_stages:
+                        elif len(candle) - (PASSES in candle) < max_stages:
                             candle[gkey] = None
                             container = candle
+                        if passed is True and container is candle:
+                            # A passed value: kept with the candle, so a signal that fires has all its values.
+                            value = payload.get("value")
+                            threshold = payload.get("threshold")
+                            if (type(value) is float or type(value) is int) and (
+                                type(threshold) is float or type(threshold) is int
+                            ):
+                                kept = candle.get(PASSES)
+                                if kept is None:
+                                    candle[PASSES] = [(gkey, name, value, threshold)]
+                                else:
+                                    kept.append((gkey, name, value, threshold))
                     if container is groups:
                         gkey = (sid, comp, stage, sym, key)
                         try:
@@ -330,7 +356,7 @@ class _Scanner:
         result = self.result
         window = 2 * self.options.group_window
         partials = result.partials
-        tables = Tables(result.funnel, result.checks, result.signals, self.options.max_reasons)
+        tables = self._tables()
         index = self.evicted
         for key, state in islice(self.groups.items(), count):
             if index < window:
@@ -340,6 +366,20 @@ class _Scanner:
             index += 1
         self.evicted = index
         self.groups = dict(islice(self.groups.items(), count, None))
+        result.pattern_folded += tables.pattern_folded
+
+    def _tables(self) -> Tables:
+        result, options = self.result, self.options
+        return Tables(
+            result.funnel,
+            result.checks,
+            result.signals,
+            options.max_reasons,
+            result.patterns,
+            result.fired,
+            options.max_patterns,
+            options.max_checks,
+        )
 
     def finish(self) -> None:
         """Finish the candidates that can no longer change; hand the others to the parent."""
