@@ -13,6 +13,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+import orjson
+
 from otel_breakout import configure
 from otel_breakout.api import ApiServer, create_app
 from otel_breakout.demo._config import DemoConfig
@@ -40,6 +42,7 @@ class DemoOptions:
     port: int = 8000
     diag_dir: str = "logs/diag"
     report: str = "reports/diag_summary.md"
+    """Where the report goes at the end: Markdown, or JSON for a ``.json`` path."""
     speed: float = 4.0
     """Engine cycles per second; 0 runs as fast as the engine can."""
     serve: bool = True
@@ -198,7 +201,10 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
             report = DiagnosticsReportBuilder([str(p) for p in run.journal], prices=[str(prices.path)]).build()
             path = Path(options.report)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(report.to_markdown(), encoding="utf-8")
+            if path.suffix == ".json":  # the JSON form, as `otel-breakout report --format json` writes it
+                path.write_bytes(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+            else:
+                path.write_text(report.to_markdown(), encoding="utf-8")
             run.report = path
         telemetry.shutdown(timeout_millis=5000)
     _print_summary(out, run)
