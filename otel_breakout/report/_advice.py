@@ -64,8 +64,8 @@ def _margin(value: float, threshold: float, direction: str | None) -> float:
     return diff / abs(threshold) if threshold != 0 else diff
 
 
-def _sort_key(at: Any) -> tuple[Any, ...]:
-    return (str(at[0]), float(at[1])) if at is not None else ("", 0.0)
+def _tie(at: Any) -> tuple[str, float]:
+    return (at[0] if type(at[0]) is str else "", float(at[1]))
 
 
 def _crosses_zero(current: float, new: float) -> bool:
@@ -84,35 +84,37 @@ class OutcomeInputs:
 
 def _evidence(
     acc: CheckAcc, direction: str | None, inputs: OutcomeInputs
-) -> tuple[list[Item], list[Item], tuple[OutcomeStats, ...], tuple[OutcomeStats, ...]]:
+) -> tuple[list[Item], list[Item], tuple[OutcomeStats, ...], tuple[OutcomeStats, ...], tuple[float, float]]:
+    """The blocked and fired candidates with an outcome at the decision horizon (ordered by distance), their
+    statistics at every horizon, and the clip bounds at the decision horizon."""
     outcomes, settings = inputs.outcomes, inputs.settings
-    blocked_at = [(i, at) for i, at in enumerate(acc.signal_at) if at is not None]
+    returns, decision = outcomes.returns, settings.horizons.index(settings.horizon)
+    # (distance, value, threshold, tie-break, returns at every horizon); ties sort by symbol and candle, so the
+    # groups are the same whatever order the candidates were finished in.
+    blocked_rows = sorted(
+        (acc.signal_gaps[i], acc.signal_values[i], acc.signal_thresholds[i], _tie(at), returns(at))
+        for i, at in enumerate(acc.signal_at)
+        if at is not None
+    )
     fired_rows = []
     for value, threshold, at in zip(acc.fired_values, acc.fired_thresholds, acc.fired_at, strict=True):
         margin = _margin(value, threshold, direction)
         if margin >= 0:  # a value recorded as passing on the failing side cannot be ordered by its margin
-            fired_rows.append((margin, value, threshold, at))
+            fired_rows.append((margin, value, threshold, _tie(at), returns(at)))
+    fired_rows.sort()
     fired_stats, blocked_stats = [], []
+    decision_bounds = (0.0, 0.0)
     for j, horizon in enumerate(settings.horizons):
-        fired_returns = [r for *_, at in fired_rows if (r := outcomes.returns(at)[j]) is not None]
-        blocked_returns = [r for _, at in blocked_at if (r := outcomes.returns(at)[j]) is not None]
+        fired_returns = [r for *_, rets in fired_rows if (r := rets[j]) is not None]
+        blocked_returns = [r for *_, rets in blocked_rows if (r := rets[j]) is not None]
         bounds = clip_bounds([*fired_returns, *blocked_returns, *inputs.reference[j]])
+        if j == decision:
+            decision_bounds = bounds
         fired_stats.append(outcome_stats(horizon, len(fired_rows), fired_returns, bounds))
-        blocked_stats.append(outcome_stats(horizon, len(blocked_at), blocked_returns, bounds))
-    blocked_rows = sorted(
-        (acc.signal_gaps[i], acc.signal_values[i], acc.signal_thresholds[i], _sort_key(at), at) for i, at in blocked_at
-    )
-    blocked = [
-        Item(gap, value, threshold, r)
-        for gap, value, threshold, _, at in blocked_rows
-        if (r := outcomes.decision(at)) is not None
-    ]
-    fired = [
-        Item(margin, value, threshold, r)
-        for margin, value, threshold, _, at in sorted((m, v, t, _sort_key(a), a) for m, v, t, a in fired_rows)
-        if (r := outcomes.decision(at)) is not None
-    ]
-    return blocked, fired, tuple(fired_stats), tuple(blocked_stats)
+        blocked_stats.append(outcome_stats(horizon, len(blocked_rows), blocked_returns, bounds))
+    blocked = [Item(d, v, t, r) for d, v, t, _, rets in blocked_rows if (r := rets[decision]) is not None]
+    fired = [Item(d, v, t, r) for d, v, t, _, rets in fired_rows if (r := rets[decision]) is not None]
+    return blocked, fired, tuple(fired_stats), tuple(blocked_stats), decision_bounds
 
 
 def _buckets(judgement: Judgement) -> tuple[OutcomeBucket, ...]:
@@ -121,7 +123,7 @@ def _buckets(judgement: Judgement) -> tuple[OutcomeBucket, ...]:
     for band in (*reversed(judgement.fired), *judgement.blocked):
         returns = [item.ret for item in band.items]
         values = [item.value for item in band.items]
-        clipped = [min(max(r, low), high) for r in returns]
+        clipped = [low if r < low else high if r > high else r for r in returns]
         rows.append(
             OutcomeBucket(
                 side=band.side,
@@ -172,11 +174,11 @@ def recommend(
     evidence: OutcomeEvidence | None = None
     if inputs is not None and signals:
         settings = inputs.settings
-        blocked, fired, fired_stats, blocked_stats = _evidence(acc, direction, inputs)
+        blocked, fired, fired_stats, blocked_stats, bounds = _evidence(acc, direction, inputs)
         if not has_what_if and len(fired) < 2 * settings.min_outcomes:
             return None  # a check that never failed, with too few fired outcomes to judge a tightening
         judged = judge(blocked, fired, inputs.decision, min_outcomes=settings.min_outcomes,
-                       edge_share=settings.edge_share)  # fmt: skip
+                       edge_share=settings.edge_share, bounds=bounds)  # fmt: skip
         evidence = OutcomeEvidence(
             horizon=settings.horizon,
             cost_bps=settings.cost_bps,

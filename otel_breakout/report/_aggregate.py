@@ -55,7 +55,7 @@ class Aggregate:
         self.reasons_folded = 0
         self.funnel: dict[tuple[str, str], list[Any]] = {}
         self.signals: dict[str, list[Any]] = {}
-        self.patterns: dict[tuple[Any, ...], int] = {}
+        self.entered: dict[tuple[str, str], list[Any]] = {}
         self.fired: list[tuple[str, Any, Any]] = []
         self.prices: dict[tuple[Any, Any], float] = {}
         self._tables = Tables(
@@ -63,9 +63,8 @@ class Aggregate:
             self.checks,
             self.signals,
             options.max_reasons,
-            self.patterns,
+            self.entered,
             self.fired,
-            options.max_patterns,
             options.max_checks,
         )
         self.ungrouped = 0
@@ -113,16 +112,14 @@ class Aggregate:
                     continue
                 mine = self.checks[ckey] = CheckAcc()
             mine.merge(acc)
-        for stage, (seen, left, removed) in result.funnel.items():
-            row = self.funnel.setdefault(stage, [0, 0, {}])
-            row[0] += seen
-            row[1] += left
-            for check, count in removed.items():
-                row[2][check] = row[2].get(check, 0) + count
+        for table, rows in ((self.funnel, result.funnel), (self.entered, result.entered)):
+            for stage, (seen, left, removed) in rows.items():
+                row = table.setdefault(stage, [0, 0, {}])
+                row[0] += seen
+                row[1] += left
+                for check, count in removed.items():
+                    row[2][check] = row[2].get(check, 0) + count
         self._add_signals(result)
-        for pattern, count in result.patterns.items():
-            self._tables.count_pattern(pattern, count)
-        self._tables.pattern_folded += result.pattern_folded
         self.fired.extend(result.fired)
         for point, close in result.prices.items():
             self.prices.setdefault(point, close)  # the first one in journal order, as a single pass keeps
@@ -195,11 +192,6 @@ class Aggregate:
             for key, entry in islice(opened.items(), done):
                 finalize(key, entry[0], self._tables)
             self._open = dict(islice(opened.items(), done, None))
-
-    @property
-    def pattern_folded(self) -> int:
-        """Candles beyond the distinct-pattern limit, counted per stage."""
-        return self._tables.pattern_folded
 
     def finish(self) -> None:
         for key, entry in self._open.items():

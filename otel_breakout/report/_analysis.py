@@ -15,7 +15,6 @@ from otel_breakout.report._advice import (
 )
 from otel_breakout.report._aggregate import Aggregate
 from otel_breakout.report._blockers import blocked_reasons, strategy_signals
-from otel_breakout.report._candidates import SIGNAL_COMPONENT
 from otel_breakout.report._model import (
     DiagnosticsReport,
     EvidenceLink,
@@ -66,34 +65,10 @@ def _position(agg: Aggregate, key: tuple[str, str, str | None]) -> tuple[int, in
     return agg.first_seen.get(key, (1 << 62, 0))
 
 
-def _narrowing(
-    agg: Aggregate, order: dict[tuple[str, str], int]
-) -> tuple[dict[tuple[str, str], list[Any]], dict[tuple[str, str], list[Any]]]:
-    """From the candles' stage patterns: per stage, [entered, left, {check: removed}] counting a candle only
-    when it passed every scanner stage before it in pipeline order (a strategy: all of them), and the same
-    counts over every candle the stage was evaluated on (to take out of the per-stage rows)."""
-    entered: dict[tuple[str, str], list[Any]] = {}
-    evaluated: dict[tuple[str, str], list[Any]] = {}
-    last = len(order)
-    for pattern, count in agg.patterns.items():
-        stages = sorted(pattern, key=lambda part: (part[0][0] == SIGNAL_COMPONENT, order.get(part[0], last)))
-        through = True
-        for skey, status in stages:
-            for table, counted in ((evaluated, True), (entered, through)):
-                if not counted:
-                    continue
-                row = table.setdefault(skey, [0, 0, {}])
-                row[0] += count
-                if status is None:
-                    row[1] += count
-                else:
-                    row[2][status] = row[2].get(status, 0) + count
-            if skey[0] != SIGNAL_COMPONENT and status is not None:
-                through = False  # a later scanner stage, or any strategy, does not see this candle
-    return entered, evaluated
-
-
-def _outcome_summary(agg: Aggregate, options: ReportOptions, outcomes: Outcomes | None) -> OutcomeSummary:
+def _outcome_summary(
+    agg: Aggregate, options: ReportOptions, outcomes: Outcomes | None, fired: list[tuple[float | None, ...]]
+) -> OutcomeSummary:
+    """``fired``: every fired signal's returns at each horizon."""
     horizons = options.horizons
     signals = len(agg.fired)
     blocked = sum(1 for acc in agg.checks.values() for at in acc.signal_at if at is not None)
@@ -117,9 +92,10 @@ def _outcome_summary(agg: Aggregate, options: ReportOptions, outcomes: Outcomes 
     assert outcomes.bar_ms is not None
     reference = []
     for j, horizon in enumerate(horizons):
-        returns = [r for _, symbol, candle in agg.fired if (r := outcomes.returns((symbol, candle))[j]) is not None]
+        returns = [r for rets in fired if (r := rets[j]) is not None]
         reference.append(outcome_stats(horizon, signals, returns, clip_bounds(returns)))
-    decided = sum(1 for _, symbol, candle in agg.fired if outcomes.decision((symbol, candle)) is not None)
+    decision = horizons.index(options.horizon)
+    decided = sum(1 for rets in fired if rets[decision] is not None)
     judged = sum(
         1 for acc in agg.checks.values() for at in acc.signal_at if at is not None and outcomes.decision(at) is not None
     )
@@ -234,18 +210,11 @@ def analyse(
         return (_COMPONENT_ORDER.get(comp, 2), component_pos.get(comp, (1 << 62, 0)), stage_pos.get(skey), skey)
 
     funnel_rows = []
-    ordered = sorted(agg.funnel, key=stage_order)
-    entered, on_candles = _narrowing(agg, {skey: i for i, skey in enumerate(ordered)})
-    for skey in ordered:
-        seen, left, removed = agg.funnel[skey]
-        # Stage candidates grouped by trace count as they are; candles count only when they got this far.
-        taken = on_candles.get(skey, [0, 0, {}])
-        reached = entered.get(skey, [0, 0, {}])
-        came = seen - taken[0] + reached[0]
-        passed_stage = left - taken[1] + reached[1]
-        removed_here = {
-            name: count - taken[2].get(name, 0) + reached[2].get(name, 0) for name, count in removed.items()
-        }
+    for skey in sorted(agg.funnel, key=stage_order):
+        seen, _, removed = agg.funnel[skey]
+        narrowed = agg.entered.get(skey)
+        came, passed_stage = (narrowed[0], narrowed[1]) if narrowed else (0, 0)
+        removed_here: dict[str, int] = narrowed[2] if narrowed else {}
         names = [name for _, name in sorted(stage_checks.get(skey, []))]
         names += sorted(set(removed) - set(names))
         steps = tuple(
@@ -265,13 +234,11 @@ def analyse(
     uppers = tuple(margin * f for f in GAP_BUCKET_FRACTIONS)
     near_rows: list[NearMissStats] = []
     recommendations = []
-    summary = _outcome_summary(agg, options, outcomes)
+    fired = [outcomes.returns((symbol, candle)) for _, symbol, candle in agg.fired] if outcomes is not None else []
+    summary = _outcome_summary(agg, options, outcomes, fired)
     inputs = None
     if outcomes is not None and summary.basis == "outcomes":
-        reference = [
-            [r for _, symbol, candle in agg.fired if (r := outcomes.returns((symbol, candle))[j]) is not None]
-            for j in range(len(options.horizons))
-        ]
+        reference = [[r for rets in fired if (r := rets[j]) is not None] for j in range(len(options.horizons))]
         inputs = OutcomeInputs(outcomes, reference)
     for ckey in sorted(agg.checks, key=lambda k: (stage_order((k[0], k[1])), _position(agg, k), k)):
         acc = agg.checks[ckey]
@@ -407,9 +374,5 @@ def _notes(agg: Aggregate, totals: Totals, unreadable: int) -> tuple[str, ...]:
         notes.append(f"{agg.untracked_checks} failures of checks beyond the check limit have no near-miss analysis.")
     if agg.reasons_folded:
         notes.append(f"{agg.reasons_folded} failures of reasons beyond the reason limit have no evidence.")
-    if agg.pattern_folded:
-        notes.append(
-            f"{agg.pattern_folded} candles beyond the distinct stage-pattern limit are counted in the funnel in every "
-            "stage they have, not only in those they reached."
-        )
+
     return tuple(notes)

@@ -17,14 +17,21 @@ is the first failing one again (the funnel only needs element 0; the lone-blocke
 ``MAX_FAILING_NAMES``), and ``value``/``threshold`` belong to the largest gap (the first one on ties; an
 infinite gap means a failure no threshold change can pass).
 
-A candle also keeps, under the key ``None``, the numeric evaluations that passed: ``[(stage key, check,
-value, threshold), ...]`` in journal order. When a signal fires on the candle they give each of its checks'
-values on a fired signal, which the outcome analysis buckets; the stage bound counts stages only.
+A candle also keeps, under the key ``None``, the journal lines of the evaluations that passed, in journal
+order (bytes, which cost less to keep than parsed objects). When a signal fires on the candle they are read
+again for each of its checks' value (the first numeric one per check), which the outcome analysis buckets; the
+stage bound counts stages only.
+
+The funnel that narrows (``entered``) takes a candle's stages in the order they first appeared in the journal,
+the order a bot evaluates them in: a candle enters a scanner stage when every scanner stage before it passed,
+and a strategy when all of them did. Stage candidates grouped by trace count there as in ``funnel``.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import orjson
 
 from otel_breakout.report._records import OTHER, CheckAcc, GroupKey, GroupState
 
@@ -45,6 +52,7 @@ SIGNAL_COMPONENT = "signal"
 MAX_CANDLE_STAGES = 256
 MAX_FAILING_NAMES = 64
 PASSES = None  # the candle key of its passed evaluations
+_NOWHERE: list[Any] = [0, 0, {}]  # a stage not reached: never counted
 _INF = float("inf")
 
 Funnel = dict[tuple[str, str], list[Any]]
@@ -53,20 +61,10 @@ Signals = dict[str, list[Any]]
 
 
 class Tables:
-    """Where finished candidates are counted: the funnel (per stage, and the candles' stage patterns), the
+    """Where finished candidates are counted: the funnel (every stage candidate, and the one that narrows), the
     checks, the per-strategy signal rows and the signals fired on candles."""
 
-    __slots__ = (
-        "checks",
-        "fired",
-        "funnel",
-        "max_checks",
-        "max_patterns",
-        "max_strategies",
-        "pattern_folded",
-        "patterns",
-        "signals",
-    )
+    __slots__ = ("checks", "entered", "fired", "funnel", "max_checks", "max_strategies", "signals")
 
     def __init__(
         self,
@@ -74,33 +72,17 @@ class Tables:
         checks: Checks,
         signals: Signals,
         max_strategies: int,
-        patterns: dict[tuple[Any, ...], int] | None = None,
+        entered: Funnel | None = None,
         fired: list[tuple[str, Any, Any]] | None = None,
-        max_patterns: int = 50_000,
         max_checks: int = 10_000,
     ) -> None:
         self.funnel = funnel
         self.checks = checks
         self.signals = signals
         self.max_strategies = max_strategies
-        self.patterns = patterns if patterns is not None else {}
+        self.entered = entered if entered is not None else {}
         self.fired = fired if fired is not None else []
-        self.max_patterns = max_patterns
         self.max_checks = max_checks
-        self.pattern_folded = 0
-
-    def count_pattern(self, pattern: tuple[Any, ...], count: int = 1) -> None:
-        """Count candles with this stage pattern; past ``max_patterns`` distinct ones, each stage counts as a
-        pattern of its own (the candle then enters every stage it has, as in the per-stage funnel)."""
-        patterns = self.patterns
-        if pattern in patterns:
-            patterns[pattern] += count
-        elif len(patterns) < self.max_patterns or len(pattern) == 1:
-            patterns[pattern] = count
-        else:
-            self.pattern_folded += count
-            for part in pattern:
-                patterns[(part,)] = patterns.get((part,), 0) + count
 
 
 def failing_names(state: list[Any]) -> list[str]:
@@ -153,21 +135,21 @@ def finalize(key: GroupKey, state: GroupState, tables: Tables) -> None:
 
     Called once per group (hundreds of thousands of times on a large input), so written flat.
     """
-    funnel = tables.funnel
+    funnel, entered = tables.funnel, tables.entered
     passes: Any = None
     at: Any = None
     if len(key) == 3:  # a candle: its scanner filters join every strategy evaluated on it
         assert isinstance(state, dict)
-        passes = state.get(PASSES)
-        if passes is not None:
-            state = {k: v for k, v in state.items() if k is not PASSES}
+        passes = state.pop(PASSES, None)  # the candle is finished: its state is ours to take apart
         parts: Any = state.items()
         at = (key[1], key[2])
-        tables.count_pattern(tuple(sorted(((k, None if v is None else v[0]) for k, v in parts), key=_first)))
+        scanned = all(v is None for k, v in parts if k[0] != SIGNAL_COMPONENT)
     else:
         parts = (((key[1], key[2]), state),)
+        scanned = True
     filters: list[tuple[str, str, Any]] = []
     strategies = False
+    through = True  # every scanner stage so far passed
     for stage_key, stage_state in parts:
         row = funnel.get(stage_key)
         if row is None:
@@ -175,11 +157,23 @@ def finalize(key: GroupKey, state: GroupState, tables: Tables) -> None:
         row[0] += 1
         signal = stage_key[0] == SIGNAL_COMPONENT
         strategies = strategies or signal
+        reached = scanned if signal else through
+        narrow: list[Any] = _NOWHERE
+        if reached:
+            narrow = entered.get(stage_key) or entered.setdefault(stage_key, [0, 0, {}])
+            narrow[0] += 1
         if stage_state is None:
             row[1] += 1
+            if reached:
+                narrow[1] += 1
             continue
+        if not signal:
+            through = False
         removed = row[2]
         removed[stage_state[0]] = removed.get(stage_state[0], 0) + 1
+        if reached:
+            narrowed = narrow[2]
+            narrowed[stage_state[0]] = narrowed.get(stage_state[0], 0) + 1
         if signal:
             # A strategy's own conditions alone are not what stops a signal (the candle's filters count too):
             # its lone blockers are counted per signal candidate instead.
@@ -199,25 +193,34 @@ def finalize(key: GroupKey, state: GroupState, tables: Tables) -> None:
                 _signal(stage_key[1], stage_state, filters, tables, at, passes)
 
 
-def _first(item: tuple[Any, Any]) -> Any:
-    return item[0]
+def _parse_passes(lines: list[bytes]) -> list[tuple[tuple[Any, Any, Any], Any, Any]]:
+    """(check, value, threshold) of the first numeric evaluation of each check among a candle's passes."""
+    found: dict[tuple[Any, Any, Any], tuple[Any, Any]] = {}
+    for line in lines:
+        event = orjson.loads(line)  # a line the scan read already: it parses, and it is an object
+        payload = event.get("payload") if type(event) is dict else None
+        if type(payload) is not dict:
+            continue
+        name = payload.get("filter")
+        if type(name) is not str:
+            name = payload.get("condition")
+        value, threshold = payload.get("value"), payload.get("threshold")
+        if (type(value) is float or type(value) is int) and (type(threshold) is float or type(threshold) is int):
+            found.setdefault((event.get("component"), event.get("stage"), name), (value, threshold))
+    return [(check, value, threshold) for check, (value, threshold) in found.items()]
 
 
 def _fired(strategy: str, at: Any, passes: Any, tables: Tables) -> None:
     """A signal fired on a candle: where, and each of its checks' value (the first evaluation of each)."""
     tables.fired.append((strategy, at[0], at[1]))
-    if passes is None:
+    if not passes:
         return
+    if type(passes[0]) is bytes:  # read once per candle, whichever of its strategies fired
+        passes[:] = _parse_passes(passes)
     checks = tables.checks
-    seen: set[tuple[Any, str]] = set()
-    for stage_key, name, value, threshold in passes:
-        if stage_key[0] == SIGNAL_COMPONENT and stage_key[1] != strategy:
+    for check, value, threshold in passes:
+        if check[0] == SIGNAL_COMPONENT and check[1] != strategy:
             continue  # another strategy's condition: not part of this signal
-        mark = (stage_key, name)
-        if mark in seen:
-            continue
-        seen.add(mark)
-        check = (stage_key[0], stage_key[1], name)
         acc = checks.get(check)
         if acc is None and len(checks) < tables.max_checks:
             acc = checks[check] = CheckAcc()  # a check that never failed still has values on fired signals

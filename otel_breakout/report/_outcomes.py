@@ -14,7 +14,7 @@ import glob
 import math
 import os
 import re
-import statistics
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -179,12 +179,11 @@ def outcome_stats(horizon: int, candidates: int, returns: Sequence[float], bound
     if not returns:
         return OutcomeStats(horizon, candidates, 0, None, None, None)
     low, high = bounds
-    clipped = [min(max(r, low), high) for r in returns]
-    return OutcomeStats(
-        horizon,
-        candidates,
-        len(returns),
-        statistics.median(returns),
-        math.fsum(clipped) / len(clipped),
-        sum(1 for r in returns if r > 0) / len(returns),
-    )
+    ordered = sorted(returns)
+    n = len(ordered)
+    # Clipping a sorted list changes only its ends: the average needs no pass over every value.
+    below, above = bisect_left(ordered, low), bisect_right(ordered, high)
+    clipped_sum = math.fsum([*([low] * below), *ordered[below:above], *([high] * (n - above))])  # exact
+    mid = n // 2
+    median = ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return OutcomeStats(horizon, candidates, n, median, clipped_sum / n, (n - bisect_right(ordered, 0.0)) / n)

@@ -28,7 +28,7 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from itertools import pairwise
 from typing import Any, BinaryIO
@@ -48,6 +48,16 @@ _CLOSE_COLUMNS = ("close",)
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
 _FILE_SYMBOL = re.compile(r"^(?P<symbol>[^-.]+)")
 _FAR = 1 << 62
+_UNKNOWN: Any = object()
+
+
+class _Partial(Exception):
+    """A read error part-way: the counts so far, and why it stopped."""
+
+    def __init__(self, counts: tuple[int, int, int], cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.counts = counts
+        self.cause = cause
 
 
 def symbol_key(symbol: str) -> str:
@@ -57,6 +67,9 @@ def symbol_key(symbol: str) -> str:
 
 def epoch_ms(value: object) -> int | None:
     """Integer epoch milliseconds for an epoch number (seconds or milliseconds) or ISO 8601 text; else None."""
+    if type(value) is str and value.isdigit():  # the common case in a file: whole milliseconds or seconds
+        whole = int(value)
+        return whole * 1000 if whole < _SECONDS_BELOW else whole
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -86,7 +99,8 @@ def _iso_ms(text: str) -> int | None:
 
 
 class _Window:
-    """The candles one symbol needs: from its first candidate to ``horizon`` bars after its last."""
+    """The candles one symbol needs: from its first candidate to ``horizon`` bars after its last, a bar being
+    the smallest spacing seen so far between the symbol's rows (kept inline in :meth:`PriceBook.load`)."""
 
     __slots__ = ("first", "last", "last_seen", "step")
 
@@ -95,15 +109,6 @@ class _Window:
         self.last = last
         self.last_seen: int | None = None
         self.step = _FAR  # the smallest spacing seen between this symbol's rows (its bar)
-
-    def keep(self, ms: int, horizon: int) -> bool:
-        if self.last_seen is not None and ms > self.last_seen:
-            self.step = min(self.step, ms - self.last_seen)
-        if self.last_seen is None or ms > self.last_seen:
-            self.last_seen = ms
-        if ms < self.first:
-            return False
-        return self.step == _FAR or ms <= self.last + horizon * self.step
 
 
 class PriceBook:
@@ -136,33 +141,112 @@ class PriceBook:
 
     def load(self, path: str, windows: Mapping[str, tuple[int, int]], horizon: int) -> PriceSource:
         """Read one file, keeping the rows of the symbols in ``windows`` (journal symbol -> (first, last) candle
-        in ms) from their first candle to ``horizon`` bars after their last. Never raises for bad content."""
+        in ms) from their first candle to ``horizon`` bars after their last. Rows of other symbols are skipped
+        unread (``bad_rows`` counts those of wanted symbols without a time or a positive close). Never raises
+        for bad content."""
         keys = {symbol_key(symbol): symbol for symbol in windows}
         state = {symbol: _Window(*window) for symbol, window in windows.items()}
         rows = kept = bad = 0
-        matched: set[str] = set()
         form = ""
+        # Per spelling in the file: its window and series (None: no candidate wants it). The loop is hot: rows are
+        # read in place (no generator in between) and the common forms (whole-number times) parsed inline.
+        known: dict[str, tuple[_Window, dict[int, float]] | None] = {}
         try:
             with _open(path) as handle:
                 head = handle.peek(64)[:64] if hasattr(handle, "peek") else b""
-                form = "freqtrade-json" if head.lstrip().startswith(b"[") else "csv"
-                reader = _json_rows(path, handle) if form == "freqtrade-json" else _csv_rows(path, handle)
-                for symbol, stamp, close in reader:
-                    rows += 1
-                    ms = epoch_ms(stamp)
-                    price = _price(close)
-                    if ms is None or price is None:
-                        bad += 1
-                        continue
+                text: io.TextIOWrapper | None = None
+                if head.lstrip().startswith(b"["):
+                    form = "freqtrade-json"
+                    table: Any = _json_table(handle)
+                    symbol_at, time_at, close_at, fixed = None, 0, 4, _file_symbol(path)
+                else:
+                    form = "csv"
+                    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+                    table = csv.reader(text)
+                    symbol_at, time_at, close_at = _csv_columns(next(table, None))
+                    fixed = _file_symbol(path)
+                try:
+                    rows, kept, bad = self._rows(
+                        table, symbol_at, time_at, close_at, fixed, known, keys, state, horizon
+                    )
+                finally:
+                    if text is not None:
+                        text.detach()  # the with-block closes the file
+        except _Partial as partial:
+            rows, kept, bad = partial.counts
+            return PriceSource(path, form, rows, kept, _matched(known), bad, _describe(partial.cause))
+        except (OSError, EOFError, ValueError, UnicodeDecodeError, csv.Error) as exc:
+            return PriceSource(path, form, rows, kept, _matched(known), bad, _describe(exc))
+        return PriceSource(path, form, rows, kept, _matched(known), bad, None)
+
+    def _rows(
+        self,
+        table: Any,
+        symbol_at: int | None,
+        time_at: int,
+        close_at: int,
+        fixed: str,
+        known: dict[str, tuple[_Window, dict[int, float]] | None],
+        keys: Mapping[str, str],
+        state: Mapping[str, _Window],
+        horizon: int,
+    ) -> tuple[int, int, int]:
+        """The hot loop of :meth:`load`: (rows, kept, bad rows)."""
+        rows = kept = bad = 0
+        try:
+            for row in table:
+                if not row:
+                    continue  # a blank line
+                rows += 1
+                try:
+                    symbol = fixed if symbol_at is None else row[symbol_at]
+                    stamp, close = row[time_at], row[close_at]
+                    target = known.get(symbol, _UNKNOWN)
+                except (IndexError, TypeError, KeyError):  # a short row, or not a row at all
+                    bad += 1
+                    continue
+                if target is _UNKNOWN:
                     journal = symbol if symbol in state else keys.get(symbol_key(symbol))
-                    if journal is None or not state[journal].keep(ms, horizon):
-                        continue
-                    matched.add(journal)
-                    self.add(journal, ms, price)
+                    target = known[symbol] = (
+                        None if journal is None else (state[journal], self.series.setdefault(journal, {}))
+                    )
+                if target is None:
+                    continue
+                ms: int | None
+                if type(stamp) is str and stamp.isdigit():
+                    whole = int(stamp)
+                    ms = whole * 1000 if whole < _SECONDS_BELOW else whole
+                elif type(stamp) is int and stamp >= _SECONDS_BELOW:
+                    ms = stamp
+                else:
+                    ms = epoch_ms(stamp)
+                try:
+                    price = float(close)
+                except (TypeError, ValueError):
+                    price = 0.0
+                if ms is None or not 0 < price < math.inf or type(close) is bool:
+                    bad += 1
+                    continue
+                window, series = target
+                # The window (see _Window), inline: this symbol's spacing, then whether the row is wanted.
+                last_seen = window.last_seen
+                if last_seen is None:
+                    window.last_seen = ms
+                elif ms > last_seen:
+                    if ms - last_seen < window.step:
+                        window.step = ms - last_seen
+                    window.last_seen = ms
+                if ms >= window.first and (window.step == _FAR or ms <= window.last + horizon * window.step):
+                    series.setdefault(ms, price)
                     kept += 1
         except (OSError, EOFError, ValueError, UnicodeDecodeError, csv.Error) as exc:
-            return PriceSource(path, form, rows, kept, len(matched), bad, _describe(exc))
-        return PriceSource(path, form, rows, kept, len(matched), bad, None)
+            raise _Partial((rows, kept, bad), exc) from None
+        return rows, kept, bad
+
+
+def _matched(known: Mapping[str, tuple[_Window, dict[int, float]] | None]) -> int:
+    """Journal symbols a file had rows for (two spellings of one symbol count once)."""
+    return len({id(target[1]) for target in known.values() if target is not None and target[0].last_seen is not None})
 
 
 def _describe(exc: BaseException) -> str:
@@ -175,16 +259,6 @@ def _open(path: str) -> Any:
     if is_gzip(path):
         return gzip.open(path, "rb")
     return open(path, "rb")  # closed by the caller's with-block
-
-
-def _price(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        price = float(value)  # type: ignore[arg-type]  # str or number, anything else raises
-    except (TypeError, ValueError):
-        return None
-    return price if math.isfinite(price) and price > 0 else None
 
 
 def _file_symbol(path: str) -> str:
@@ -200,36 +274,20 @@ def _pick(header: list[str], names: Iterable[str]) -> int | None:
     return None
 
 
-def _csv_rows(path: str, handle: BinaryIO) -> Iterator[tuple[str, object, object]]:
-    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-    try:
-        yield from _csv_body(path, csv.reader(text))
-    finally:
-        text.detach()  # the caller closes the file
-
-
-def _csv_body(path: str, reader: Iterator[list[str]]) -> Iterator[tuple[str, object, object]]:
-    header = next(reader, None)
+def _csv_columns(header: list[str] | None) -> tuple[int | None, int, int]:
+    """(symbol, time, close) column indexes from the header row; no symbol column: None."""
     if header is None:
-        return
+        raise ValueError("an empty file: expected a header row with symbol, timestamp and close columns")
     time_at, close_at = _pick(header, _TIME_COLUMNS), _pick(header, _CLOSE_COLUMNS)
     if time_at is None or close_at is None:
         raise ValueError(
             "the header row needs a close column and a time column (timestamp, date, time, datetime, open_time "
             f"or ts); found {', '.join(h.strip() for h in header) or 'nothing'}"
         )
-    symbol_at = _pick(header, _SYMBOL_COLUMNS)
-    fixed = _file_symbol(path)
-    width = max(time_at, close_at, -1 if symbol_at is None else symbol_at)
-    for row in reader:
-        if len(row) <= width:
-            if row:
-                yield "", None, None  # counted as a bad row
-            continue
-        yield (row[symbol_at] if symbol_at is not None else fixed), row[time_at], row[close_at]
+    return _pick(header, _SYMBOL_COLUMNS), time_at, close_at
 
 
-def _json_rows(path: str, handle: BinaryIO) -> Iterator[tuple[str, object, object]]:
+def _json_table(handle: BinaryIO) -> list[Any]:
     data = handle.read(MAX_JSON_BYTES + 1)
     if len(data) > MAX_JSON_BYTES:
         raise ValueError(f"a JSON price file over {MAX_JSON_BYTES >> 20} MiB; convert it to CSV, which is streamed")
@@ -239,9 +297,4 @@ def _json_rows(path: str, handle: BinaryIO) -> Iterator[tuple[str, object, objec
         raise ValueError(f"not JSON: {exc}") from None
     if not isinstance(rows, list):
         raise ValueError("expected an array of [date_ms, open, high, low, close, volume] rows")
-    symbol = _file_symbol(path)
-    for row in rows:
-        if isinstance(row, list) and len(row) >= 5:
-            yield symbol, row[0], row[4]
-        else:
-            yield "", None, None
+    return rows

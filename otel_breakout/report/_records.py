@@ -61,7 +61,6 @@ class ScanOptions:
     max_shapes: int = 200_000
     max_checks: int = 10_000
     max_reasons: int = 10_000
-    max_patterns: int = 50_000
 
     @property
     def cutoff(self) -> float:
@@ -156,6 +155,7 @@ class ChunkResult:
         "checks",
         "chunk_index",
         "created",
+        "entered",
         "error",
         "events",
         "evidence",
@@ -166,8 +166,6 @@ class ChunkResult:
         "funnel",
         "lines",
         "partials",
-        "pattern_folded",
-        "patterns",
         "prices",
         "reasons_folded",
         "shape_folded",
@@ -207,10 +205,9 @@ class ChunkResult:
         self.funnel: dict[tuple[str, str], list[Any]] = {}
         # strategy -> [signal candidates, fired, blocked by one check, by several, {check: blocked alone}]
         self.signals: dict[str, list[Any]] = {}
-        # A candle's stages and how each ended, ((component, stage), first failing check or None) sorted by
-        # stage -> candles: the narrowing funnel is computed from these once the pipeline order is known.
-        self.patterns: dict[tuple[Any, ...], int] = {}
-        self.pattern_folded = 0
+        # The funnel that narrows, same shape: a candle counts in a stage only when it passed every scanner
+        # stage before it (a strategy: all of them); stage candidates grouped by trace count as in `funnel`.
+        self.entered: dict[tuple[str, str], list[Any]] = {}
         self.fired: list[tuple[str, Any, Any]] = []  # (strategy, symbol, candle_ts) of signals fired on a candle
         self.prices: dict[tuple[Any, Any], float] = {}  # (symbol, candle_ts) -> the close an event recorded
         self.partials: list[tuple[GroupKey, GroupState, int]] = []  # (key, state, creation index in chunk)

@@ -252,17 +252,12 @@ class _Scanner:
                             candle[gkey] = None
                             container = candle
                         if passed is True and container is candle:
-                            # A passed value: kept with the candle, so a signal that fires has all its values.
-                            value = payload.get("value")
-                            threshold = payload.get("threshold")
-                            if (type(value) is float or type(value) is int) and (
-                                type(threshold) is float or type(threshold) is int
-                            ):
-                                kept = candle.get(PASSES)
-                                if kept is None:
-                                    candle[PASSES] = [(gkey, name, value, threshold)]
-                                else:
-                                    kept.append((gkey, name, value, threshold))
+                            # A pass: its line is kept with the candle, read again only if a signal fires on it.
+                            kept = candle.get(PASSES)
+                            if kept is None:
+                                candle[PASSES] = [line]
+                            else:
+                                kept.append(line)
                     if container is groups:
                         gkey = (sid, comp, stage, sym, key)
                         try:
@@ -366,7 +361,6 @@ class _Scanner:
             index += 1
         self.evicted = index
         self.groups = dict(islice(self.groups.items(), count, None))
-        result.pattern_folded += tables.pattern_folded
 
     def _tables(self) -> Tables:
         result, options = self.result, self.options
@@ -375,9 +369,8 @@ class _Scanner:
             result.checks,
             result.signals,
             options.max_reasons,
-            result.patterns,
+            result.entered,
             result.fired,
-            options.max_patterns,
             options.max_checks,
         )
 

@@ -92,14 +92,21 @@ def _mean(values: Sequence[float]) -> float:
     return math.fsum(values) / len(values)
 
 
-def welch_z(a: Sequence[float], b: Sequence[float]) -> float:
-    """Welch's statistic for mean(a) - mean(b), read against the normal distribution (groups of 10 or more)."""
+def _moments(values: Sequence[float]) -> tuple[int, float, float]:
+    """(count, mean, sample variance)."""
+    n = len(values)
+    mean = _mean(values)
+    return n, mean, math.fsum((x - mean) ** 2 for x in values) / (n - 1)
+
+
+def welch_z(a: Sequence[float], b: Sequence[float], b_moments: tuple[int, float, float] | None = None) -> float:
+    """Welch's statistic for mean(a) - mean(b), read against the normal distribution (groups of 10 or more).
+    ``b_moments`` saves recomputing ``b``'s when it is compared many times."""
     if len(a) < 2 or len(b) < 2:
         return 0.0
-    ma, mb = _mean(a), _mean(b)
-    va = math.fsum((x - ma) ** 2 for x in a) / (len(a) - 1)
-    vb = math.fsum((x - mb) ** 2 for x in b) / (len(b) - 1)
-    se = math.sqrt(va / len(a) + vb / len(b))
+    na, ma, va = _moments(a)
+    nb, mb, vb = b_moments if b_moments is not None else _moments(b)
+    se = math.sqrt(va / na + vb / nb)
     if se == 0:
         return 0.0 if ma == mb else math.copysign(math.inf, ma - mb)
     return (ma - mb) / se
@@ -138,25 +145,31 @@ def judge(
     *,
     min_outcomes: int,
     edge_share: float,
+    bounds: tuple[float, float] | None = None,
 ) -> Judgement:
-    """The verdict for one check. ``blocked`` and ``fired`` are ordered by distance from the threshold."""
-    bounds = clip_bounds([*(i.ret for i in blocked), *(i.ret for i in fired), *reference])
+    """The verdict for one check. ``blocked`` and ``fired`` are ordered by distance from the threshold;
+    ``bounds`` are the clip bounds of all their returns and ``reference``'s, when the caller has them."""
+    if bounds is None:
+        bounds = clip_bounds([*(i.ret for i in blocked), *(i.ret for i in fired), *reference])
     low, high = bounds
 
     def clip(values: Sequence[float]) -> list[float]:
-        return [min(max(v, low), high) for v in values]
+        return [low if v < low else high if v > high else v for v in values]
 
     ref = clip(reference)
     ref_mean = _mean(ref) if ref else None
+    ref_moments = _moments(ref) if len(ref) >= 2 else None
     m = min_outcomes
+    clipped = {id(i): r for i, r in zip(blocked, clip([i.ret for i in blocked]), strict=True)}
+    clipped.update((id(i), r) for i, r in zip(fired, clip([i.ret for i in fired]), strict=True))
 
     def returns(items: Sequence[Item]) -> list[float]:
-        return clip([i.ret for i in items])
+        return [clipped[id(i)] for i in items]
 
     def as_well(values: list[float]) -> bool:
         mean = _mean(values)
         assert ref_mean is not None
-        return mean > 0 and (mean >= edge_share * ref_mean or welch_z(values, ref) > -Z_WORSE)
+        return mean > 0 and (mean >= edge_share * ref_mean or welch_z(values, ref, ref_moments) > -Z_WORSE)
 
     blocked_bands = _bands(blocked, m)
     fired_bands = _bands(fired, m)

@@ -450,7 +450,7 @@ def reference_report(
             continue
         cands.add(e, key, failure)
     cands.finish()
-    funnel = _funnel(kept, cands)
+    funnel = _funnel(cands)
 
     near_out: dict[Check, Any] = {}
     what_if: dict[Check, Any] = {}
@@ -523,34 +523,16 @@ def reference_report(
     }
 
 
-def _funnel(kept: list[_Event], cands: _Candidates) -> dict[tuple[str, str], tuple[Any, ...]]:
-    """(in, left, {check: removed}, evaluated) per stage: a candle enters a scanner stage after passing every
-    scanner stage before it in pipeline order (first appearance in the journal, scanner first), a strategy
-    after passing them all; stage candidates grouped by trace count as they are."""
-    first: dict[tuple[str, str, str | None], tuple[int, int]] = {}
-    for e in kept:
-        first.setdefault((e.component, e.stage, e.name), (e.file, e.line))
-    stage_pos: dict[tuple[str, str], tuple[int, int]] = {}
-    for (comp, stage, _), pos in first.items():
-        if (comp, stage) not in stage_pos or pos < stage_pos[(comp, stage)]:
-            stage_pos[(comp, stage)] = pos
-    comp_pos: dict[str, tuple[int, int]] = {}
-    for (comp, _), pos in stage_pos.items():
-        if comp not in comp_pos or pos < comp_pos[comp]:
-            comp_pos[comp] = pos
-    rank = {"scanner": 0, "signal": 1}
-
-    def order(skey: tuple[str, str]) -> tuple[Any, ...]:
-        return (rank.get(skey[0], 2), comp_pos.get(skey[0], (1 << 62, 0)), stage_pos.get(skey), skey)
-
-    ordered = sorted(cands.funnel, key=order)
-    index = {skey: i for i, skey in enumerate(ordered)}
+def _funnel(cands: _Candidates) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """(in, left, {check: removed}, evaluated) per stage: on a candle, in the order its stages first appeared,
+    a scanner stage counts when every scanner stage before it passed, a strategy when all of them did; stage
+    candidates grouped by trace count as they are."""
     entered = {skey: [row[0], row[1], Counter(row[2])] for skey, row in cands.trace_funnel.items()}
-    for pattern in cands.patterns:
+    for pattern in cands.patterns:  # dicts: the candle's stages in the order they first appeared
+        scanned = all(status is None for skey, status in pattern.items() if skey[0] != "signal")
         through = True
-        for skey in sorted(pattern, key=lambda k: (k[0] == "signal", index[k])):
-            status = pattern[skey]
-            if through:
+        for skey, status in pattern.items():
+            if scanned if skey[0] == "signal" else through:
                 row = entered.setdefault(skey, [0, 0, Counter()])
                 row[0] += 1
                 if status is None:
@@ -560,9 +542,9 @@ def _funnel(kept: list[_Event], cands: _Candidates) -> dict[tuple[str, str], tup
             if skey[0] != "signal" and status is not None:
                 through = False
     out = {}
-    for skey in ordered:
+    for skey, all_row in cands.funnel.items():
         row = entered.get(skey, [0, 0, Counter()])
-        out[skey] = (row[0], row[1], {k: v for k, v in row[2].items() if v}, cands.funnel[skey][0])
+        out[skey] = (row[0], row[1], {k: v for k, v in row[2].items() if v}, all_row[0])
     return out
 
 
