@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import replace
-from typing import Any
 
 from otel_breakout.report._candidates import SIGNAL_COMPONENT
 from otel_breakout.report._model import OutcomeBucket, OutcomeEvidence, OutcomeStats, Recommendation, WhatIf
@@ -64,10 +63,6 @@ def _margin(value: float, threshold: float, direction: str | None) -> float:
     return diff / abs(threshold) if threshold != 0 else diff
 
 
-def _tie(at: Any) -> tuple[str, float]:
-    return (at[0] if type(at[0]) is str else "", float(at[1]))
-
-
 def _crosses_zero(current: float, new: float) -> bool:
     return (current > 0 and new <= 0) or (current < 0 and new >= 0) or (current == 0 and new != 0)
 
@@ -88,19 +83,23 @@ def _evidence(
     """The blocked and fired candidates with an outcome at the decision horizon (ordered by distance), their
     statistics at every horizon, and the clip bounds at the decision horizon."""
     outcomes, settings = inputs.outcomes, inputs.settings
-    returns, decision = outcomes.returns, settings.horizons.index(settings.horizon)
+    returns, cache, decision = outcomes.returns, outcomes.cache, settings.horizons.index(settings.horizon)
     # (distance, value, threshold, tie-break, returns at every horizon); ties sort by symbol and candle, so the
     # groups are the same whatever order the candidates were finished in.
     blocked_rows = sorted(
-        (acc.signal_gaps[i], acc.signal_values[i], acc.signal_thresholds[i], _tie(at), returns(at))
-        for i, at in enumerate(acc.signal_at)
+        (gap, value, threshold, (at[0] or "", at[1]), cache.get(at) or returns(at))
+        for gap, value, threshold, at in zip(
+            acc.signal_gaps, acc.signal_values, acc.signal_thresholds, acc.signal_at, strict=True
+        )
         if at is not None
     )
     fired_rows = []
+    sign = -1.0 if direction == "max" else 1.0
     for value, threshold, at in zip(acc.fired_values, acc.fired_thresholds, acc.fired_at, strict=True):
-        margin = _margin(value, threshold, direction)
+        diff = sign * (value - threshold) if direction is not None else abs(value - threshold)
+        margin = diff / abs(threshold) if threshold != 0 else diff  # as _margin, inline
         if margin >= 0:  # a value recorded as passing on the failing side cannot be ordered by its margin
-            fired_rows.append((margin, value, threshold, _tie(at), returns(at)))
+            fired_rows.append((margin, value, threshold, (at[0] or "", at[1]), cache.get(at) or returns(at)))
     fired_rows.sort()
     fired_stats, blocked_stats = [], []
     decision_bounds = (0.0, 0.0)

@@ -96,8 +96,12 @@ def _outcome_summary(
         reference.append(outcome_stats(horizon, signals, returns, clip_bounds(returns)))
     decision = horizons.index(options.horizon)
     decided = sum(1 for rets in fired if rets[decision] is not None)
+    cached, compute = outcomes.cache, outcomes.returns
     judged = sum(
-        1 for acc in agg.checks.values() for at in acc.signal_at if at is not None and outcomes.decision(at) is not None
+        1
+        for acc in agg.checks.values()
+        for at in acc.signal_at
+        if at is not None and (cached.get(at) or compute(at))[decision] is not None
     )
     basis = "outcomes" if decided or judged else "no_outcomes"
     note = (
@@ -234,7 +238,10 @@ def analyse(
     uppers = tuple(margin * f for f in GAP_BUCKET_FRACTIONS)
     near_rows: list[NearMissStats] = []
     recommendations = []
-    fired = [outcomes.returns((symbol, candle)) for _, symbol, candle in agg.fired] if outcomes is not None else []
+    fired = []
+    if outcomes is not None:
+        cached, compute = outcomes.cache, outcomes.returns
+        fired = [cached.get(at) or compute(at) for at in ((symbol, candle) for _, symbol, candle in agg.fired)]
     summary = _outcome_summary(agg, options, outcomes, fired)
     inputs = None
     if outcomes is not None and summary.basis == "outcomes":

@@ -18,9 +18,9 @@ is the first failing one again (the funnel only needs element 0; the lone-blocke
 infinite gap means a failure no threshold change can pass).
 
 A candle also keeps, under the key ``None``, the journal lines of the evaluations that passed, in journal
-order (bytes, which cost less to keep than parsed objects). When a signal fires on the candle they are read
-again for each of its checks' value (the first numeric one per check), which the outcome analysis buckets; the
-stage bound counts stages only.
+order (bytes, which cost less to keep than parsed objects), until a filter fails on it (``DEAD``: no signal
+can fire then). When a signal fires on the candle they are read again for each of its checks' value (the first
+numeric one per check), which the outcome analysis buckets; the stage bound counts stages only.
 
 The funnel that narrows (``entered``) takes a candle's stages in the order they first appeared in the journal,
 the order a bot evaluates them in: a candle enters a scanner stage when every scanner stage before it passed,
@@ -36,6 +36,7 @@ import orjson
 from otel_breakout.report._records import OTHER, CheckAcc, GroupKey, GroupState
 
 __all__ = [
+    "DEAD",
     "MAX_CANDLE_STAGES",
     "MAX_FAILING_NAMES",
     "PASSES",
@@ -52,6 +53,7 @@ SIGNAL_COMPONENT = "signal"
 MAX_CANDLE_STAGES = 256
 MAX_FAILING_NAMES = 64
 PASSES = None  # the candle key of its passed evaluations
+DEAD: tuple[()] = ()  # its passes once a filter failed: no signal can fire on the candle, none are kept
 _NOWHERE: list[Any] = [0, 0, {}]  # a stage not reached: never counted
 _INF = float("inf")
 
@@ -117,7 +119,9 @@ def merge_state(key: GroupKey, earlier: GroupState, later: GroupState) -> GroupS
     for stage, state in later.items():
         if stage is PASSES:
             passes = earlier.get(PASSES)
-            if passes is None:
+            if state is DEAD or passes is DEAD:
+                earlier[PASSES] = DEAD
+            elif passes is None:
                 earlier[PASSES] = list(state)
             else:
                 passes.extend(state)
@@ -140,10 +144,14 @@ def finalize(key: GroupKey, state: GroupState, tables: Tables) -> None:
     at: Any = None
     if len(key) == 3:  # a candle: its scanner filters join every strategy evaluated on it
         assert isinstance(state, dict)
-        passes = state.pop(PASSES, None)  # the candle is finished: its state is ours to take apart
+        passes = state.pop(PASSES, None) or None  # the candle is finished: its state is ours to take apart
         parts: Any = state.items()
         at = (key[1], key[2])
-        scanned = all(v is None for k, v in parts if k[0] != SIGNAL_COMPONENT)
+        scanned = True
+        for stage_key, stage_state in parts:
+            if stage_state is not None and stage_key[0] != SIGNAL_COMPONENT:
+                scanned = False
+                break
     else:
         parts = (((key[1], key[2]), state),)
         scanned = True

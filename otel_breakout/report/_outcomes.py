@@ -21,7 +21,7 @@ from typing import Any
 
 from otel_breakout.report._aggregate import Aggregate
 from otel_breakout.report._model import OutcomeStats, PriceSource
-from otel_breakout.report._prices import PriceBook, epoch_ms
+from otel_breakout.report._prices import _SECONDS_BELOW, PriceBook, epoch_ms
 
 __all__ = ["OutcomeSettings", "Outcomes", "expand_price_paths", "load_outcomes", "outcome_stats"]
 
@@ -98,7 +98,8 @@ class Outcomes:
         self.journal_prices = journal_prices
         self._cost = settings.cost_bps / 10_000
         self._index = settings.horizons.index(settings.horizon)
-        self._cache: dict[Any, tuple[float | None, ...]] = {}
+        self.cache: dict[Any, tuple[float | None, ...]] = {}
+        """``(symbol, candle_ts)`` -> :meth:`returns`, for hot loops: ``cache.get(at) or returns(at)``."""
 
     @property
     def available(self) -> bool:
@@ -106,14 +107,14 @@ class Outcomes:
 
     def returns(self, at: Any) -> tuple[float | None, ...]:
         """The net forward return at every horizon (None where a close is missing)."""
-        found = self._cache.get(at)
+        found = self.cache.get(at)
         if found is not None:
             return found
         horizons = self.settings.horizons
         result: tuple[float | None, ...] = (None,) * len(horizons)
         if at is not None and self.bar_ms is not None:
             symbol, candle = at
-            ms = epoch_ms(candle)
+            ms = _ms(candle)
             series = self.book.series.get(symbol) if type(symbol) is str else None
             entry = series.get(ms) if series is not None and ms is not None else None
             if entry is not None and ms is not None:
@@ -123,7 +124,7 @@ class Outcomes:
                     later = series.get(ms + h * self.bar_ms)
                     values.append(None if later is None else later / entry - 1 - self._cost)
                 result = tuple(values)
-        self._cache[at] = result
+        self.cache[at] = result
         return result
 
     def decision(self, at: Any) -> float | None:
@@ -131,14 +132,28 @@ class Outcomes:
         return self.returns(at)[self._index]
 
 
+def _ms(candle: Any) -> int | None:
+    """A journal ``candle_ts`` in integer milliseconds (numbers inline; anything else as :func:`epoch_ms`)."""
+    if type(candle) is float or type(candle) is int:
+        number: float = candle
+        if -_SECONDS_BELOW < number < _SECONDS_BELOW:
+            return round(number * 1000)
+        if -1e16 < number < 1e16:
+            return round(number)
+    return epoch_ms(candle)
+
+
 def _windows(agg: Aggregate) -> dict[str, tuple[int, int]]:
     """Per symbol, the first and last candle (ms) of a signal candidate whose outcome the report needs."""
+    seen: set[tuple[Any, Any] | None] = {(symbol, candle) for _, symbol, candle in agg.fired}
+    for acc in agg.checks.values():
+        seen.update(acc.signal_at)
+    seen.discard(None)  # signal_at holds None for candidates off a candle
     spans: dict[str, list[int]] = {}
-
-    def see(symbol: Any, candle: Any) -> None:
-        ms = epoch_ms(candle)
+    for symbol, candle in (at for at in seen if at is not None):
+        ms = _ms(candle)
         if type(symbol) is not str or ms is None:
-            return
+            continue
         span = spans.get(symbol)
         if span is None:
             spans[symbol] = [ms, ms]
@@ -146,13 +161,6 @@ def _windows(agg: Aggregate) -> dict[str, tuple[int, int]]:
             span[0] = ms
         elif ms > span[1]:
             span[1] = ms
-
-    for _, symbol, candle in agg.fired:
-        see(symbol, candle)
-    for acc in agg.checks.values():
-        for at in acc.signal_at:
-            if at is not None:
-                see(*at)
     return {symbol: (span[0], span[1]) for symbol, span in spans.items()}
 
 
@@ -161,7 +169,7 @@ def load_outcomes(agg: Aggregate, price_paths: Sequence[str], settings: OutcomeS
     book = PriceBook()
     journal = 0
     for (symbol, candle), close in agg.prices.items():
-        ms = epoch_ms(candle)
+        ms = _ms(candle)
         if type(symbol) is str and ms is not None:
             book.add(symbol, ms, float(close))
             journal += 1

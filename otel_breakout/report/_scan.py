@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from otel_breakout.report._candidates import MAX_CANDLE_STAGES, MAX_FAILING_NAMES, PASSES, Tables, finalize
+from otel_breakout.report._candidates import DEAD, MAX_CANDLE_STAGES, MAX_FAILING_NAMES, PASSES, Tables, finalize
 from otel_breakout.report._inputs import Chunk, LineBlocks
 from otel_breakout.report._records import OTHER, CheckAcc, ChunkResult, GroupKey, GroupState, ScanOptions
 from otel_breakout.report._validate import classify_bad_line, fields_slow, is_trace_id, legacy_session, strings_ok
@@ -251,13 +251,16 @@ class _Scanner:
                         elif len(candle) - (PASSES in candle) < max_stages:
                             candle[gkey] = None
                             container = candle
-                        if passed is True and container is candle:
-                            # A pass: its line is kept with the candle, read again only if a signal fires on it.
-                            kept = candle.get(PASSES)
-                            if kept is None:
-                                candle[PASSES] = [line]
-                            else:
-                                kept.append(line)
+                        if container is candle:
+                            if passed is True:
+                                # A pass: its line is kept with the candle, read again only if a signal fires.
+                                kept = candle.get(PASSES)
+                                if kept is None:
+                                    candle[PASSES] = [line]
+                                elif kept is not DEAD:
+                                    kept.append(line)
+                            elif comp == "scanner":
+                                candle[PASSES] = DEAD  # no signal can fire on this candle now
                     if container is groups:
                         gkey = (sid, comp, stage, sym, key)
                         try:
