@@ -83,36 +83,49 @@ def _evidence(
     """The blocked and fired candidates with an outcome at the decision horizon (ordered by distance), their
     statistics at every horizon, and the clip bounds at the decision horizon."""
     outcomes, settings = inputs.outcomes, inputs.settings
-    returns, cache, decision = outcomes.returns, outcomes.cache, settings.horizons.index(settings.horizon)
-    # (distance, value, threshold, tie-break, returns at every horizon); ties sort by symbol and candle, so the
-    # groups are the same whatever order the candidates were finished in.
-    blocked_rows = sorted(
-        (gap, value, threshold, (at[0] or "", at[1]), cache.get(at) or returns(at))
-        for gap, value, threshold, at in zip(
-            acc.signal_gaps, acc.signal_values, acc.signal_thresholds, acc.signal_at, strict=True
-        )
-        if at is not None
-    )
+    returns, get, decision = outcomes.returns, outcomes.cache.get, settings.horizons.index(settings.horizon)
+    # Each side: its candidates' returns at every horizon, and the rows to order those with a decision-horizon
+    # return: (distance, value, threshold, (symbol, candle), return). Ties go by symbol and candle, so that the
+    # groups never depend on the order candidates were finished in (a symbol may be null: "" sorts with it).
+    blocked_returns = []
+    blocked_rows = []
+    for gap, value, threshold, at in zip(
+        acc.signal_gaps, acc.signal_values, acc.signal_thresholds, acc.signal_at, strict=True
+    ):
+        if at is not None:
+            rets = get(at) or returns(at)
+            blocked_returns.append(rets)
+            if (ret := rets[decision]) is not None:
+                blocked_rows.append((gap, value, threshold, at if at[0] is not None else ("", at[1]), ret))
+    fired_returns = []
     fired_rows = []
     sign = -1.0 if direction == "max" else 1.0
     for value, threshold, at in zip(acc.fired_values, acc.fired_thresholds, acc.fired_at, strict=True):
         diff = sign * (value - threshold) if direction is not None else abs(value - threshold)
         margin = diff / abs(threshold) if threshold != 0 else diff  # as _margin, inline
         if margin >= 0:  # a value recorded as passing on the failing side cannot be ordered by its margin
-            fired_rows.append((margin, value, threshold, (at[0] or "", at[1]), cache.get(at) or returns(at)))
-    fired_rows.sort()
+            rets = get(at) or returns(at)
+            fired_returns.append(rets)
+            if (ret := rets[decision]) is not None:
+                fired_rows.append((margin, value, threshold, at if at[0] is not None else ("", at[1]), ret))
     fired_stats, blocked_stats = [], []
     decision_bounds = (0.0, 0.0)
     for j, horizon in enumerate(settings.horizons):
-        fired_returns = [r for *_, rets in fired_rows if (r := rets[j]) is not None]
-        blocked_returns = [r for *_, rets in blocked_rows if (r := rets[j]) is not None]
-        bounds = clip_bounds([*fired_returns, *blocked_returns, *inputs.reference[j]])
+        fired_known = [r for rets in fired_returns if (r := rets[j]) is not None]
+        fired_known.sort()
+        blocked_known = [r for rets in blocked_returns if (r := rets[j]) is not None]
+        blocked_known.sort()
+        # Sorted runs: the sorts in clip_bounds and outcome_stats merge them in linear time.
+        bounds = clip_bounds([*fired_known, *blocked_known, *inputs.reference[j]])
         if j == decision:
             decision_bounds = bounds
-        fired_stats.append(outcome_stats(horizon, len(fired_rows), fired_returns, bounds))
-        blocked_stats.append(outcome_stats(horizon, len(blocked_rows), blocked_returns, bounds))
-    blocked = [Item(d, v, t, r) for d, v, t, _, rets in blocked_rows if (r := rets[decision]) is not None]
-    fired = [Item(d, v, t, r) for d, v, t, _, rets in fired_rows if (r := rets[decision]) is not None]
+        fired_stats.append(outcome_stats(horizon, len(fired_returns), fired_known, bounds))
+        blocked_stats.append(outcome_stats(horizon, len(blocked_returns), blocked_known, bounds))
+    blocked_rows.sort()
+    fired_rows.sort()
+    new = tuple.__new__  # an Item without its Python-level constructor: one per candidate adds up
+    blocked = [new(Item, (d, v, t, r)) for d, v, t, _, r in blocked_rows]
+    fired = [new(Item, (d, v, t, r)) for d, v, t, _, r in fired_rows]
     return blocked, fired, tuple(fired_stats), tuple(blocked_stats), decision_bounds
 
 

@@ -245,7 +245,8 @@ def analyse(
     summary = _outcome_summary(agg, options, outcomes, fired)
     inputs = None
     if outcomes is not None and summary.basis == "outcomes":
-        reference = [[r for rets in fired if (r := rets[j]) is not None] for j in range(len(options.horizons))]
+        # sorted once: every check's clip bounds merge these with its own sorted returns
+        reference = [sorted(r for rets in fired if (r := rets[j]) is not None) for j in range(len(options.horizons))]
         inputs = OutcomeInputs(outcomes, reference)
     for ckey in sorted(agg.checks, key=lambda k: (stage_order((k[0], k[1])), _position(agg, k), k)):
         acc = agg.checks[ckey]

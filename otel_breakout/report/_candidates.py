@@ -29,6 +29,7 @@ and a strategy when all of them did. Stage candidates grouped by trace count the
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import orjson
@@ -52,8 +53,10 @@ SIGNAL_COMPONENT = "signal"
 # that candle are grouped on their own, unjoined) and distinct failing checks kept per stage candidate.
 MAX_CANDLE_STAGES = 256
 MAX_FAILING_NAMES = 64
-PASSES = None  # the candle key of its passed evaluations
-DEAD: tuple[()] = ()  # its passes once a filter failed: no signal can fire on the candle, none are kept
+PASSES = None  # the candle key of its passed evaluations (a list of lines)
+# Its passes once a filter failed: no signal can fire on the candle, and appending keeps nothing. Recognised
+# by type (not identity, which does not survive the trip from a worker process).
+DEAD: deque[bytes] = deque(maxlen=0)
 _NOWHERE: list[Any] = [0, 0, {}]  # a stage not reached: never counted
 _INF = float("inf")
 
@@ -119,7 +122,7 @@ def merge_state(key: GroupKey, earlier: GroupState, later: GroupState) -> GroupS
     for stage, state in later.items():
         if stage is PASSES:
             passes = earlier.get(PASSES)
-            if state is DEAD or passes is DEAD:
+            if type(state) is not list or (passes is not None and type(passes) is not list):
                 earlier[PASSES] = DEAD
             elif passes is None:
                 earlier[PASSES] = list(state)
@@ -204,8 +207,11 @@ def finalize(key: GroupKey, state: GroupState, tables: Tables) -> None:
 def _parse_passes(lines: list[bytes]) -> list[tuple[tuple[Any, Any, Any], Any, Any]]:
     """(check, value, threshold) of the first numeric evaluation of each check among a candle's passes."""
     found: dict[tuple[Any, Any, Any], tuple[Any, Any]] = {}
-    for line in lines:
-        event = orjson.loads(line)  # a line the scan read already: it parses, and it is an object
+    try:  # lines the scan read already, each a JSON object: one array parses in one call
+        events = orjson.loads(b"[" + b",".join(lines) + b"]")
+    except orjson.JSONDecodeError:  # (nested one level too deep for the parser, say)
+        events = [orjson.loads(line) for line in lines]
+    for event in events:
         payload = event.get("payload") if type(event) is dict else None
         if type(payload) is not dict:
             continue

@@ -108,24 +108,32 @@ class Outcomes:
     def returns(self, at: Any) -> tuple[float | None, ...]:
         """The net forward return at every horizon (None where a close is missing)."""
         found = self.cache.get(at)
-        if found is not None:
-            return found
-        horizons = self.settings.horizons
-        result: tuple[float | None, ...] = (None,) * len(horizons)
-        if at is not None and self.bar_ms is not None:
-            symbol, candle = at
-            ms = _ms(candle)
-            series = self.book.series.get(symbol) if type(symbol) is str else None
-            entry = series.get(ms) if series is not None and ms is not None else None
-            if entry is not None and ms is not None:
-                assert series is not None
-                values: list[float | None] = []
-                for h in horizons:
-                    later = series.get(ms + h * self.bar_ms)
-                    values.append(None if later is None else later / entry - 1 - self._cost)
-                result = tuple(values)
-        self.cache[at] = result
-        return result
+        if found is None:
+            self.prefill((at,))
+            found = self.cache[at]
+        return found
+
+    def prefill(self, ats: Iterable[Any]) -> None:
+        """:meth:`returns` of many candidates at once, into the cache (a report asks for every candidate's)."""
+        cache, book, cost = self.cache, self.book.series, self._cost
+        bar = self.bar_ms
+        steps = [h * bar for h in self.settings.horizons] if bar is not None else []
+        unknown: tuple[float | None, ...] = (None,) * len(self.settings.horizons)
+        for at in ats:
+            if at in cache:
+                continue
+            entry = series = ms = None
+            if at is not None and bar is not None:
+                symbol, candle = at
+                ms = _ms(candle)
+                series = book.get(symbol) if type(symbol) is str else None
+                if series is not None and ms is not None:
+                    entry = series.get(ms)
+            if entry is None or series is None or ms is None:
+                cache[at] = unknown
+                continue
+            closes = [series.get(ms + step) for step in steps]
+            cache[at] = tuple([None if later is None else later / entry - 1 - cost for later in closes])
 
     def decision(self, at: Any) -> float | None:
         """The net forward return at the decision horizon."""
@@ -143,14 +151,19 @@ def _ms(candle: Any) -> int | None:
     return epoch_ms(candle)
 
 
-def _windows(agg: Aggregate) -> dict[str, tuple[int, int]]:
-    """Per symbol, the first and last candle (ms) of a signal candidate whose outcome the report needs."""
-    seen: set[tuple[Any, Any] | None] = {(symbol, candle) for _, symbol, candle in agg.fired}
+def _candidates(agg: Aggregate) -> set[Any]:
+    """Every signal candidate whose outcome the report needs: ``(symbol, candle_ts)``."""
+    seen: set[Any] = {(symbol, candle) for _, symbol, candle in agg.fired}
     for acc in agg.checks.values():
         seen.update(acc.signal_at)
     seen.discard(None)  # signal_at holds None for candidates off a candle
+    return seen
+
+
+def _windows(seen: set[Any]) -> dict[str, tuple[int, int]]:
+    """Per symbol, the first and last candle (ms) of the candidates ``seen``."""
     spans: dict[str, list[int]] = {}
-    for symbol, candle in (at for at in seen if at is not None):
+    for symbol, candle in seen:
         ms = _ms(candle)
         if type(symbol) is not str or ms is None:
             continue
@@ -173,13 +186,16 @@ def load_outcomes(agg: Aggregate, price_paths: Sequence[str], settings: OutcomeS
         if type(symbol) is str and ms is not None:
             book.add(symbol, ms, float(close))
             journal += 1
-    windows = _windows(agg)
+    seen = _candidates(agg)
+    windows = _windows(seen) if price_paths else {}
     sources = [book.load(path, windows, max(settings.horizons)) for path in price_paths]
     if settings.bar_seconds is not None:
         bar_ms: int | None = round(settings.bar_seconds * 1000)
     else:
         bar_ms = book.bar_ms()
-    return Outcomes(book, bar_ms, settings, sources, journal)
+    outcomes = Outcomes(book, bar_ms, settings, sources, journal)
+    outcomes.prefill(seen)
+    return outcomes
 
 
 def outcome_stats(horizon: int, candidates: int, returns: Sequence[float], bounds: tuple[float, float]) -> OutcomeStats:

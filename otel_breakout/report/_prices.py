@@ -30,7 +30,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from itertools import pairwise
+from operator import sub
 from typing import Any, BinaryIO
 
 import orjson
@@ -133,8 +133,8 @@ class PriceBook:
         """The most common spacing between consecutive closes of a symbol (the candle length), or None."""
         gaps: Counter[int] = Counter()
         for series in self.series.values():
-            times = sorted(series)
-            gaps.update(b - a for a, b in pairwise(times) if b > a)
+            times = sorted(series)  # distinct: every spacing is positive
+            gaps.update(map(sub, times[1:], times))
         if not gaps:
             return None
         return min(gaps.items(), key=lambda item: (-item[1], item[0]))[0]

@@ -244,21 +244,18 @@ class _Scanner:
                         ckey = (sid, sym, key)
                         candle = groups.get(ckey)
                         if candle is None:
-                            candle = groups[ckey] = {}
+                            candle = groups[ckey] = {PASSES: []}
                         gkey = slot[3]
                         if gkey in candle:
                             container = candle
-                        elif len(candle) - (PASSES in candle) < max_stages:
+                        elif len(candle) <= max_stages:  # (one of its keys holds its passes)
                             candle[gkey] = None
                             container = candle
                         if container is candle:
                             if passed is True:
-                                # A pass: its line is kept with the candle, read again only if a signal fires.
-                                kept = candle.get(PASSES)
-                                if kept is None:
-                                    candle[PASSES] = [line]
-                                elif kept is not DEAD:
-                                    kept.append(line)
+                                # A pass: its line is kept with the candle, read again only if a signal fires
+                                # (appending to DEAD keeps nothing).
+                                candle[PASSES].append(line)
                             elif comp == "scanner":
                                 candle[PASSES] = DEAD  # no signal can fire on this candle now
                     if container is groups:
