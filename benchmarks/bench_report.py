@@ -2,10 +2,12 @@
 
 The reference (``tests/support/report_reference.py``) is what one would write first: ``json.loads`` per
 line, every event kept in lists, a ``Counter``, ``statistics.median``. Before timing, the two must agree on
-every count, median and what-if figure, or the benchmark fails. Two corpora, each generated once (seeded)
-and cached in the temporary directory: a bot whose scanner stops a symbol at the first failed stage
-(filters grouped by trace), and the demo engine's joined form, where every filter and condition of every
-candle is recorded and filters join the strategies' conditions by ``candle_ts``.
+every count, median, what-if figure and outcome statistic, or the benchmark fails. Two corpora, each
+generated once (seeded) and cached in the temporary directory with a price file of their candles: a bot
+whose scanner stops a symbol at the first failed stage (filters grouped by trace), and the demo engine's
+joined form, where every filter and condition of every candle is recorded and filters join the strategies'
+conditions by ``candle_ts``. The prices row times one report process with the price file (outcomes for every
+signal candidate, verdicts) against the same without it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from benchmarks._harness import Row
 from otel_breakout import Settings
 from otel_breakout.report import DiagnosticsReportBuilder
-from otel_breakout.report._synthetic import JournalSpec, write_journal
+from otel_breakout.report._synthetic import JournalSpec, write_journal, write_prices
 from tests.support.report_reference import comparable, reference_report
 
 _SYMBOLS = tuple(f"SYM{n}/USDT" for n in range(12))
@@ -28,6 +30,7 @@ _FULL = JournalSpec(seed=7, sessions=3, cycles=3600, symbols=_SYMBOLS)
 _QUICK = JournalSpec(seed=7, sessions=2, cycles=300, symbols=_SYMBOLS)
 _JOINED_FULL = JournalSpec(seed=8, sessions=2, cycles=2600, symbols=_SYMBOLS, joined=True)
 _JOINED_QUICK = JournalSpec(seed=8, sessions=1, cycles=200, symbols=_SYMBOLS, joined=True)
+_PRICES = "prices.csv"  # not a journal name: a directory input leaves it out
 
 
 def _corpus(spec: JournalSpec) -> Path:
@@ -41,12 +44,17 @@ def _corpus(spec: JournalSpec) -> Path:
             stale.unlink()
         write_journal(directory, spec, rotate_bytes=64 << 20)
         done.write_text("ok\n")
+    if not (directory / _PRICES).exists():
+        write_prices(directory / _PRICES, spec)
     return directory
 
 
 def _check_identical(directory: Path) -> None:
-    ours = comparable(DiagnosticsReportBuilder([directory], settings=Settings.from_env({})).build())
-    reference = reference_report([str(directory)])
+    prices = [str(directory / _PRICES)]
+    ours = comparable(DiagnosticsReportBuilder([directory], settings=Settings.from_env({}), prices=prices).build())
+    reference = reference_report([str(directory)], prices=prices)
+    if reference["outcomes"]["basis"] != "outcomes":
+        raise AssertionError("the corpus has no outcomes; the prices row would time nothing")
     evidence = ours.pop("evidence")
     expected = reference.pop("evidence")
     if ours != reference or any(expected[reason] != examples for reason, examples in evidence.items()):
@@ -71,14 +79,19 @@ def run(quick: bool) -> Iterator[Row]:
         def baseline(directory: Path = directory) -> None:
             reference_report([str(directory)])
 
-        # Three-way interleaving (rotating the order each round), so load from neighbours hits all sides alike.
-        times = _interleaved((ours, one_worker, baseline), repeats=1 if quick else 3)
-        both, single, reference = (statistics.median(t) for t in times)
+        def with_prices(directory: Path = directory) -> None:
+            prices = [str(directory / _PRICES)]
+            DiagnosticsReportBuilder([directory], settings=settings, workers=1, prices=prices).build()
+
+        # Four-way interleaving (rotating the order each round), so load from neighbours hits all sides alike.
+        times = _interleaved((ours, one_worker, baseline, with_prices), repeats=1 if quick else 3)
+        both, single, reference, priced = (statistics.median(t) for t in times)
         name = f"report: {megabytes:.0f} MB of journals" + (", demo's joined form" if form else "")
         yield Row(
             f"{name}, default (a process per idle core), vs json.loads reference", both, reference, "s", "<= 0.2x"
         )
         yield Row(f"{name}, one process, vs the same", single, reference, "s", "<= 0.25x")
+        yield Row(f"{name}, one process, with prices (outcomes, verdicts) vs without", priced, single, "s", "<= 1.3x")
     yield _blank_lines(_corpus(_QUICK if quick else _FULL), settings, quick)
 
 

@@ -38,7 +38,7 @@ def test_writes_the_seed_report_path_by_default(
 def test_json_to_stdout(journals: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", str(journals), "--format", "json", "-o", "-"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["schema"] == "otel-breakout.diagnostics-report/1"
+    assert data["schema"] == "otel-breakout.diagnostics-report/2"
     assert data["totals"]["sessions"] == 2 and data["reasons"]
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from otel_breakout.demo._config import DemoConfig
 from otel_breakout.demo._market import START_EPOCH, Market, MarketProfile, symbol_names
 from otel_breakout.demo._trading import Indicators, PositionManager, evaluate_momentum, scan_symbol
@@ -94,3 +96,41 @@ def test_positions_track_equity_and_drawdown() -> None:
     assert trade.exit_reason in {"stop", "target", "time"}
     assert manager.equity == DemoConfig().initial_equity + trade.pnl
     assert 0.0 <= manager.drawdown < 1.0
+
+
+def _new_high_outcomes(seed: int, symbols: int = 200, cycles: int = 240, horizon: int = 20) -> dict[str, list[float]]:
+    """Forward returns ``horizon`` bars after each close above the 20-bar high, by the bar's volume over its
+    20-bar average: heavy (3x or more) against ordinary (under 1.5x)."""
+    market = Market(symbols, seed, MarketProfile())
+    market.warm_up()
+    pending: list[tuple[int, int, float, str]] = []  # (due cycle, symbol index, entry close, kind)
+    found: dict[str, list[float]] = {"heavy": [], "ordinary": []}
+    for _ in range(cycles + horizon):
+        market.advance()
+        for index, symbol in enumerate(market.symbols):
+            values = Indicators(symbol, list(market.market_returns))
+            bar = symbol.bars[-1]
+            if market.cycle <= cycles and bar.close > values.level():
+                ratio = bar.volume / values.avg_volume()
+                kind = "heavy" if ratio >= 3 else "ordinary" if ratio < 1.5 else ""
+                if kind:
+                    pending.append((market.cycle + horizon, index, bar.close, kind))
+        for _, index, entry, kind in [p for p in pending if p[0] == market.cycle]:
+            found[kind].append(market.symbols[index].bars[-1].close / entry - 1)
+        pending = [p for p in pending if p[0] > market.cycle]
+    return found
+
+
+@pytest.mark.slow
+def test_breakouts_on_heavy_volume_follow_through_and_others_do_not() -> None:
+    # What the report's outcome rule and its tests rely on (README, "The market"): a new high made on heavy
+    # volume is most often a real breakout, which keeps going for a while; one on ordinary volume is noise,
+    # with no drift after it.
+    for seed in (3, 4):
+        found = _new_high_outcomes(seed)
+        heavy, ordinary = found["heavy"], found["ordinary"]
+        assert len(heavy) > 100 and len(ordinary) > 500
+        heavy_mean, ordinary_mean = sum(heavy) / len(heavy), sum(ordinary) / len(ordinary)
+        assert heavy_mean > 0.015, heavy_mean  # more than 1.5% over 20 bars, on average
+        assert abs(ordinary_mean) < 0.005, ordinary_mean  # no edge: less than 0.5% either way
+        assert sum(r > 0 for r in heavy) / len(heavy) > 0.65

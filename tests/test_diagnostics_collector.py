@@ -668,3 +668,40 @@ def test_a_filter_carries_its_candle_on_both_paths(
     assert general["payload"] == {**fast["payload"], "extra_candle_ts": "shadowed", "venue": "x"}
     (record, _) = log_records(capture)
     assert record.attributes is not None and record.attributes["breakout.diag.payload.candle_ts"] == candle_ts
+
+
+@pytest.mark.parametrize(("candle_ts", "close"), [(1_755_640_860.0, 101.25), (1_755_640_860, 100), (None, 99.5)])
+def test_the_fast_path_with_a_candle_and_its_close_writes_what_the_general_path_writes(
+    capture: TelemetryCapture, collector: DiagnosticsCollector, candle_ts: float | None, close: float
+) -> None:
+    kwargs: dict[str, Any] = {"direction": "min", "candle_ts": candle_ts, "close": close}
+    collector.record_filter("liquidity", "BTCUSDT", "fast", 5.0, 10.0, False, **kwargs)
+    collector.record_filter("liquidity", "BTCUSDT", "general", 5.0, 10.0, False, {}, **kwargs)
+    fast, general = journal(collector)
+    fast["payload"]["filter"] = general["payload"]["filter"] = "f"
+    for line in (fast, general):
+        line["reason"] = "filter:f"
+    assert {**fast, "ts": 0} == {**general, "ts": 0}
+    expected = {"filter": "f", "value": 5.0, "threshold": 10.0, "direction": "min", "close": close}
+    if candle_ts is not None:
+        expected["candle_ts"] = candle_ts
+    assert fast["payload"] == expected
+    # The close comes after the candle, in schema order, on both paths.
+    assert list(fast["payload"])[-1] == "close"
+
+
+def test_a_condition_carries_its_close_and_an_extra_close_is_kept_beside_it(
+    capture: TelemetryCapture, collector: DiagnosticsCollector
+) -> None:
+    collector.record_signal_condition("momentum", "BTCUSDT", "volume", 1.5, 2.0, False, 1_755_640_860, close=101.0)
+    collector.record_signal_condition(
+        "momentum", "BTCUSDT", "volume", 1.5, 2.0, False, 1_755_640_860, {"close": "mine"}, close=101.0
+    )
+    # Without close=, a close in extra is the candle's close as far as the report is concerned.
+    collector.record_filter("liquidity", "BTCUSDT", "min_volume", 5.0, 10.0, False, {"close": 99.0})
+    first, second, third = journal(collector)
+    assert first["payload"]["close"] == 101.0 and first["payload"]["candle_ts"] == 1_755_640_860
+    assert second["payload"] == {**first["payload"], "extra_close": "mine"}
+    assert third["payload"]["close"] == 99.0
+    (record, *_) = log_records(capture)
+    assert record.attributes is not None and record.attributes["breakout.diag.payload.close"] == 101.0

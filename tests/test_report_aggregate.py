@@ -49,4 +49,5 @@ def test_a_candle_cut_into_many_byte_ranges_is_one_signal_candidate(tmp_path: Pa
     (momentum,) = report.strategies
     assert (momentum.candidates, momentum.signals, momentum.blocked_by_one) == (1, 0, 1)
     assert report.top_blocker() == "filter:min_volume"
-    assert {(f.stage, f.candidates_in) for f in report.funnel} == {("liquidity", 1), ("momentum", 1)}
+    # The filter failed, so the candle never reached the strategy (evaluated there all the same).
+    assert {(f.stage, f.candidates_in, f.evaluated) for f in report.funnel} == {("liquidity", 1, 1), ("momentum", 0, 1)}

@@ -79,20 +79,25 @@ def test_filters_join_the_conditions_of_the_same_candle(tmp_path: Path) -> None:
         ("retest", 5, 1, 3, 1, "filter:atr_range"),
     ]
     assert report.top_blocker() == "filter:atr_range"
-    # The funnel still counts each stage on its own; a strategy's row counts its own conditions only.
-    funnel = {(f.component, f.stage): (f.candidates_in, f.left) for f in report.funnel}
+    # The funnel narrows: a candle reaches volatility only past liquidity, a strategy only past both, so a
+    # strategy's "left" are its signals (momentum: candles 3, 5 and Y's, whose filter joined no candle);
+    # "evaluated" counts each stage on its own, as before.
+    funnel = {(f.component, f.stage): (f.candidates_in, f.left, f.evaluated) for f in report.funnel}
     assert funnel == {
-        ("scanner", "liquidity"): (8, 6),
-        ("scanner", "volatility"): (7, 3),
-        ("signal", "momentum"): (7, 5),
-        ("signal", "retest"): (5, 4),
+        ("scanner", "liquidity"): (8, 6, 8),
+        ("scanner", "volatility"): (6, 3, 7),
+        ("signal", "momentum"): (4, 3, 7),
+        ("signal", "retest"): (2, 1, 5),
     }
+    steps = {step.check: (step.removed, step.failures) for f in report.funnel for step in f.steps}
+    assert steps["filter:atr_range"] == (3, 4)  # candles 0, 4 and 6 reached it; 1 failed liquidity first
 
     rec = report.recommendation_for("filter:atr_range")
     assert rec is not None
-    # A filter that took part in signal candidates is advised in signals: 3 blocked, at gaps 20% (candle 0,
-    # counted once per strategy) and 5% (candle 6).
-    assert (rec.unit, rec.basis, rec.sole_blocked, rec.recoverable, rec.direction) == (
+    # No prices: no verdict, only the exact what-if. A filter that took part in signal candidates counts in
+    # signals: 3 blocked, at gaps 20% (candle 0, counted once per strategy) and 5% (candle 6).
+    assert (rec.verdict, rec.basis, rec.recommended) == ("untested", "no_outcomes", None)
+    assert (rec.unit, rec.what_if_basis, rec.sole_blocked, rec.recoverable, rec.direction) == (
         "signals",
         "blocked",
         3,
@@ -100,21 +105,17 @@ def test_filters_join_the_conditions_of_the_same_candle(tmp_path: Path) -> None:
         "min",
     )
     # Half of three is two: the change reaching candle 0's 0.008 (20%) fires all three.
-    assert rec.recommended.threshold == 0.008
-    assert rec.recommended.relative_change == pytest.approx(0.2)
+    assert rec.recover is not None and rec.recover.threshold == 0.008
+    assert rec.recover.relative_change == pytest.approx(0.2)
     # Failures passing at 20%: candles 0, 6 and 1 (gap 15%); not candle 4 (50%).
-    assert (rec.recommended.failures_passing, rec.recommended.extra_passing) == (3, 3)
-    assert rec.summary.startswith("Lower `atr_range` from 0.01 to 0.008 (20.00%): 3 more complete signals would")
-    assert "(3 of the 3 signals this filter alone blocked, 100%)" in rec.summary
+    assert (rec.recover.failures_passing, rec.recover.extra_passing) == (3, 3)
+    assert rec.summary.startswith("No advice on `atr_range`: no prices")
     smallest = min((w for w in rec.candidates if w.label.startswith("recover")), key=lambda w: w.relative_change)
     assert (smallest.label, smallest.threshold, smallest.extra_passing) == ("recover 33% of blocked signals", 0.0095, 1)
-    # min_volume never blocked a signal alone: its one joined near miss (90, 10%) is the basis.
+    # min_volume never blocked a signal alone: its one joined near miss (90, 10%) is the what-if's basis.
     volume = report.recommendation_for("filter:min_volume")
-    assert volume is not None and (volume.basis, volume.unit, volume.recommended.extra_passing) == (
-        "near_misses",
-        "signals",
-        0,
-    )
+    assert volume is not None and volume.recover is not None
+    assert (volume.what_if_basis, volume.unit, volume.recover.extra_passing) == ("near_misses", "signals", 0)
     assert [r.check for r in report.recommendations][:3] == [
         "filter:atr_range",
         "signal:momentum:volume_threshold",
@@ -135,15 +136,24 @@ def test_the_dict_form_names_the_top_blocker_and_each_recommended_threshold(tmp_
         "failures": 4,
     }
     assert data["strategies"][1]["strategy"] == "retest"
+    # Without prices every entry says so: no threshold advised, the basis and an empty sample.
     assert data["recommended_thresholds"]["filter:atr_range"] == {
-        "threshold": 0.008,
+        "verdict": "untested",
+        "basis": "no_outcomes",
+        "threshold": None,
         "current_threshold": 0.01,
         "direction": "min",
-        "basis": "blocked",
-        "relative_change": pytest.approx(0.2),
-        "extra_passing": 3,
+        "relative_change": None,
+        "extra_passing": None,
+        "removed": None,
         "unit": "signals",
+        "flags": [],
+        "advised": False,
+        "horizon_bars": 20,
+        "cost_bps": 10.0,
+        "sample": {"blocked_outcomes": 0, "fired_outcomes": 0, "reference_signals": 0},
     }
+    assert data["outcomes"]["basis"] == "no_outcomes"
     assert list(data)[:4] == ["options", "totals", "blocked", "strategies"]
 
 
@@ -153,7 +163,8 @@ def test_the_markdown_section_follows_the_totals(tmp_path: Path) -> None:
     assert "**Top blocker: `filter:atr_range`**, alone on 3 candidates." in markdown
     assert "| 1 | `filter:atr_range` | 3 | 3 | 4 |" in markdown
     assert "| `retest` | 5 | 1 | 3 | 1 | `filter:atr_range` |" in markdown
-    assert "Basis: the signals it alone blocked." in markdown
+    assert "**No outcomes, so no advice is tested**" in markdown
+    assert "### 1. `filter:atr_range` (min): **untested (no prices)**" in markdown
 
 
 def test_without_signal_candidates_the_section_says_so(tmp_path: Path) -> None:
@@ -202,7 +213,7 @@ def _run(tmp_path: Path, name: str, spec: JournalSpec) -> DiagnosticsReport:
         ("breakout_confirmation", "signal:retest:breakout_confirmation", 1.1),
     ],
 )
-def test_a_planted_fault_is_ranked_first_and_its_recommendation_recovers_the_signals(
+def test_a_planted_fault_is_ranked_first_and_its_what_if_counts_are_exact(
     tmp_path: Path, check: str, reason: str, strict: float
 ) -> None:
     base = JournalSpec(seed=21, cycles=40, joined=True, coerced_share=0.01)
@@ -210,14 +221,14 @@ def test_a_planted_fault_is_ranked_first_and_its_recommendation_recovers_the_sig
     faulted = _run(tmp_path, "faulted", replace(base, thresholds=((check, strict),)))
     assert faulted.top_blocker() == reason
     rec = faulted.recommendation_for(reason)
-    assert rec is not None and rec.basis == "blocked" and rec.near_misses == 0
-    fixed = _run(tmp_path, "fixed", replace(base, thresholds=((check, rec.recommended.threshold),)))
+    assert rec is not None and rec.what_if_basis == "blocked" and rec.near_misses == 0 and rec.recover is not None
+    fixed = _run(tmp_path, "fixed", replace(base, thresholds=((check, rec.recover.threshold),)))
 
     def total(report: DiagnosticsReport) -> int:
         return sum(s.signals for s in report.strategies)
 
-    # Exactly the extra signals the report promised, no more and no fewer.
-    assert total(fixed) == total(faulted) + rec.recommended.extra_passing
+    # Exactly the extra signals the what-if promised, no more and no fewer.
+    assert total(fixed) == total(faulted) + rec.recover.extra_passing
     # Recovering half of the signals it alone blocked brings back most of those the fault suppressed.
     suppressed = total(healthy) - total(faulted)
     assert suppressed > 0 and total(fixed) - total(faulted) >= 0.5 * suppressed

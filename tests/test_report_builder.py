@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from otel_breakout import ConfigError, Settings
 from otel_breakout.report import DiagnosticsReportBuilder
 from otel_breakout.report._builder import idle_cores
-from otel_breakout.report._synthetic import JournalSpec, write_journal
+from otel_breakout.report._synthetic import JournalSpec, write_journal, write_prices
 from tests.support.report_reference import comparable, reference_report
 
 _NAMES = {
@@ -90,6 +90,7 @@ def _event(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def _candle_event(draw: st.DrawFn) -> dict[str, Any]:
     """Dense on purpose: few sessions, symbols and candles, so that filters and conditions meet on candles."""
+    symbol = draw(st.sampled_from(["A", "B"]))
     component = draw(st.sampled_from(["scanner", "signal"]))
     stage = draw(st.sampled_from(["liquidity", "volatility"] if component == "scanner" else ["momentum", "retest"]))
     name = draw(st.sampled_from(_NAMES[component][:2]))
@@ -101,7 +102,13 @@ def _candle_event(draw: st.DrawFn) -> dict[str, Any]:
         passed = not passed  # now and then a failure on the passing side (inconsistent) or a lucky pass
     key = "filter" if component == "scanner" else "condition"
     payload: dict[str, Any] = {key: name, "value": value, "threshold": threshold, "direction": direction}
-    payload["candle_ts"] = draw(st.sampled_from([60, 120, 60.0]))
+    payload["candle_ts"] = candle = draw(st.sampled_from([60, 120, 60.0, 180]))
+    # Some evaluations record their candle's close (one per symbol and candle; now and then one to skip).
+    close = draw(st.sampled_from([None, "close", "close", 0, -1.0, True, "x"]))
+    if close == "close":
+        payload["close"] = 100.0 + candle / 60 + (0.5 if symbol == "A" else 0.0)
+    elif close is not None:
+        payload["close"] = close
     prefix = "filter" if component == "scanner" else f"signal:{stage}"
     return {
         "v": 1,
@@ -109,7 +116,7 @@ def _candle_event(draw: st.DrawFn) -> dict[str, Any]:
         "session_id": draw(st.sampled_from(["S1", "S1", "S2"])),
         "component": component,
         "stage": stage,
-        "symbol": draw(st.sampled_from(["A", "B"])),
+        "symbol": symbol,
         "passed": passed,
         "reason": None if passed else f"{prefix}:{name}",
         "near_miss": False,
@@ -201,10 +208,18 @@ def test_filters_joined_with_conditions_on_candles_match_the_reference(
     if window < 4096 or together:
         events = sorted(events, key=_by_candle)
     paths = _write(tmp_path_factory.mktemp("candles"), [[orjson.dumps(e) for e in events]], [False])
+    # One-bar outcomes from the closes the journal recorded: each candle's is the next candle's close.
+    outcomes: dict[str, Any] = {"horizons": (1,), "horizon": 1, "min_outcomes": 5}
     report = DiagnosticsReportBuilder(
-        paths, near_miss_margin=margin, recover_share=share, chunk_bytes=chunk_bytes, workers=1, group_window=window
+        paths,
+        near_miss_margin=margin,
+        recover_share=share,
+        chunk_bytes=chunk_bytes,
+        workers=1,
+        group_window=window,
+        **outcomes,
     ).build()
-    _assert_same(comparable(report), reference_report(paths, margin=margin, share=share))
+    _assert_same(comparable(report), reference_report(paths, margin=margin, share=share, **outcomes))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -229,23 +244,35 @@ def test_filters_match_the_reference(
     _assert_same(comparable(report), expected)
 
 
-def _synthetic(directory: Path, seed: int, *, joined: bool = False) -> list[str]:
-    spec = JournalSpec(seed=seed, sessions=2, cycles=25, traced_share=0.9, joined=joined)
+def _synthetic(directory: Path, seed: int, *, joined: bool = False, closes: bool = False) -> list[str]:
+    spec = JournalSpec(seed=seed, sessions=2, cycles=25, traced_share=0.9, joined=joined, closes=closes)
     return [str(p) for p in write_journal(directory, spec, rotate_bytes=60_000)]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("window", "joined"), [(1, False), (3, False), (50, False), (1, True), (7, True)])
-def test_parallel_byte_ranges_and_small_windows_match_the_reference(tmp_path: Path, window: int, joined: bool) -> None:
+@pytest.mark.parametrize(
+    ("window", "joined", "prices"),
+    [(1, False, None), (3, False, None), (50, False, None), (1, True, "file"), (7, True, "journal")],
+)
+def test_parallel_byte_ranges_and_small_windows_match_the_reference(
+    tmp_path: Path, window: int, joined: bool, prices: str | None
+) -> None:
     # Joined journals put each candle's filters and conditions in one group, so byte ranges cut through
-    # candles (7,000-byte ranges hold about 20 events): the parent must join their parts exactly.
-    paths = _synthetic(tmp_path, seed=window, joined=joined)
+    # candles (7,000-byte ranges hold about 20 events): the parent must join their parts exactly, and so
+    # the values of the signals that fired and the outcomes of every candidate.
+    paths = _synthetic(tmp_path, seed=window, joined=joined, closes=prices == "journal")
+    files = []
+    if prices == "file":
+        spec = JournalSpec(seed=window, sessions=2, cycles=25, traced_share=0.9, joined=True)
+        files = [str(write_prices(tmp_path / "prices.csv", spec))]
     parallel = DiagnosticsReportBuilder(
-        paths, workers=2, chunk_bytes=7_000, parallel_min_bytes=0, group_window=window
+        paths, workers=2, chunk_bytes=7_000, parallel_min_bytes=0, group_window=window, prices=files
     ).build()
-    sequential = DiagnosticsReportBuilder(paths, workers=1, chunk_bytes=1 << 30).build()
+    sequential = DiagnosticsReportBuilder(paths, workers=1, chunk_bytes=1 << 30, prices=files).build()
     assert parallel.to_dict() | {"options": None} == sequential.to_dict() | {"options": None}
-    _assert_same(comparable(parallel), reference_report(paths))
+    expected = reference_report(paths, prices=files)
+    assert expected["outcomes"]["basis"] == ("outcomes" if joined else "no_outcomes")
+    _assert_same(comparable(parallel), expected)
 
 
 @pytest.mark.slow

@@ -23,7 +23,9 @@ UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 def report(monkeypatch: pytest.MonkeyPatch) -> DiagnosticsReport:
     # Paths in the report are as the user typed them: run from the corpus folder for stable goldens.
     monkeypatch.chdir(ROOT)
-    return DiagnosticsReportBuilder(["journals"], settings=Settings.from_env({}), workers=1).build()
+    return DiagnosticsReportBuilder(
+        ["journals"], settings=Settings.from_env({}), workers=1, prices=["prices.csv"]
+    ).build()
 
 
 def _check(name: str, text: str) -> None:
@@ -49,6 +51,7 @@ def test_the_golden_report_shows_every_section(report: DiagnosticsReport) -> Non
         "## Funnel",
         "## Top blockers per symbol",
         "## Near misses",
+        "## Outcomes",
         "## Recommendations",
         "## Evidence",
         "## Input problems",
@@ -68,7 +71,10 @@ def test_the_golden_report_shows_every_section(report: DiagnosticsReport) -> Non
     # and its advice is based on the signals it alone blocked.
     assert report.top_blocker() == "filter:atr_range"
     rec = report.recommendation_for("filter:atr_range")
-    assert rec is not None and (rec.basis, rec.unit) == ("blocked", "signals")
+    assert rec is not None and (rec.what_if_basis, rec.unit) == ("blocked", "signals")
+    # Its prices give the blocked candidates outcomes, but ten candles are too few to judge a threshold by.
+    assert report.outcomes is not None and report.outcomes.basis == "outcomes"
+    assert (rec.verdict, rec.basis, rec.recommended) == ("too_few_outcomes", "outcomes", None)
 
 
 def test_journal_files_are_the_corpus() -> None:

@@ -67,18 +67,20 @@ def test_min_direction_strategy_condition(tmp_path: Path) -> None:
 
     rec = report.recommendation_for("signal:momentum:volume_threshold")
     assert rec is not None
-    assert (rec.sole_blocked, rec.recoverable, rec.basis, rec.unit) == (4, 4, "blocked", "signals")
+    assert (rec.sole_blocked, rec.recoverable, rec.what_if_basis, rec.unit) == (4, 4, "blocked", "signals")
+    assert (rec.verdict, rec.basis, rec.recommended) == ("untested", "no_outcomes", None)  # no prices
+    assert rec.seed_rule is not None and rec.recover is not None
     # The seed's rule: midpoint of 2.0 and the median near-miss value 1.93 = 1.965, a 1.75% move, which
     # only c6 (gap 0.5%) clears: one failure passes, one more signal fires.
     assert rec.seed_rule.threshold == pytest.approx(1.965)
     assert rec.seed_rule.relative_change == pytest.approx(0.0175)
     assert (rec.seed_rule.failures_passing, rec.seed_rule.extra_passing) == (1, 1)
     # Recovering half of the four blocked signals takes the threshold down to 1.96 (c6 and c2 fire).
-    assert (rec.recommended.threshold, rec.direction) == (1.96, "min")
-    assert rec.recommended.relative_change == pytest.approx(0.02)
-    assert (rec.recommended.failures_passing, rec.recommended.extra_passing) == (2, 2)
-    assert (rec.recommended.blocked_share, rec.recommended.near_miss_share) == (0.5, 0.5)
-    assert rec.summary.startswith("Lower `volume_threshold` from 2 to 1.96 (2.00%): 2 more complete `momentum` signals")
+    assert (rec.recover.threshold, rec.direction) == (1.96, "min")
+    assert rec.recover.relative_change == pytest.approx(0.02)
+    assert (rec.recover.failures_passing, rec.recover.extra_passing) == (2, 2)
+    assert (rec.recover.blocked_share, rec.recover.near_miss_share) == (0.5, 0.5)
+    assert "Lower `volume_threshold` from 2 to 1.96 (2.00%): 2 more complete `momentum` signals" in rec.summary
     assert "(2 of the 4 signals this condition alone blocked, 50%)" in rec.summary
     assert rec.summary.endswith("Basis: the signals it alone blocked.")
     shares = _by_label(rec)
@@ -99,8 +101,9 @@ def test_min_direction_strategy_condition(tmp_path: Path) -> None:
     # rsi_max alone blocked nothing: its advice stays on its one near miss, and it adds no signal.
     rsi_rec = report.recommendation_for("signal:momentum:rsi_max")
     assert rsi_rec is not None
-    assert (rsi_rec.basis, rsi_rec.direction, rsi_rec.recommended.threshold) == ("near_misses", "max", 72.0)
-    assert rsi_rec.recommended.extra_passing == 0 and "Basis: near misses" in rsi_rec.summary
+    assert rsi_rec.recover is not None
+    assert (rsi_rec.what_if_basis, rsi_rec.direction, rsi_rec.recover.threshold) == ("near_misses", "max", 72.0)
+    assert rsi_rec.recover.extra_passing == 0 and "Basis: near misses" in rsi_rec.summary
     # Most extra signals first.
     assert [r.check for r in report.recommendations] == [rec.check, rsi_rec.check]
     assert report.recommendation_for("signal:momentum:nothing") is None
@@ -126,8 +129,9 @@ def test_max_direction_scanner_filter(tmp_path: Path) -> None:
     assert (stage.candidates_in, stage.left) == (5, 1)
     assert [(s.check, s.removed) for s in stage.steps] == [("filter:max_spread_bps", 4), ("filter:min_volume", 0)]
     rec = _recommendation(report, "filter:max_spread_bps")
+    assert rec.seed_rule is not None and rec.recover is not None
     # No strategy looked at these scans: the unit is symbols through the stage, the basis the 3 it alone blocked.
-    assert (rec.direction, rec.unit, rec.near_misses, rec.sole_blocked, rec.basis) == (
+    assert (rec.direction, rec.unit, rec.near_misses, rec.sole_blocked, rec.what_if_basis) == (
         "max",
         "candidates",
         3,
@@ -139,8 +143,8 @@ def test_max_direction_scanner_filter(tmp_path: Path) -> None:
     assert rec.seed_rule.threshold == pytest.approx(8.2)
     assert (rec.seed_rule.failures_passing, rec.seed_rule.extra_passing) == (1, 1)
     # Half of three lone blocks is two: raise to 8.4, s2 and s1 pass: 2 more candidates.
-    assert (rec.recommended.threshold, rec.recommended.failures_passing, rec.recommended.extra_passing) == (8.4, 2, 2)
-    assert rec.recommended.relative_change == pytest.approx(0.05)
+    assert (rec.recover.threshold, rec.recover.failures_passing, rec.recover.extra_passing) == (8.4, 2, 2)
+    assert rec.recover.relative_change == pytest.approx(0.05)
     assert "Raise `max_spread_bps` from 8 to 8.4" in rec.summary
     assert "2 more symbols would have passed the `liquidity` stage (2 of the 3 candidates" in rec.summary
     # Recovering all three takes s5's 12 (50%): every failure passes, s3 still fails min_volume.

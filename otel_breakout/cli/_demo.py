@@ -96,7 +96,9 @@ def register(subparsers: Any) -> None:
         help="keep serving the API S seconds after the engine stops (0)",
     )
     parser.add_argument("--diag-dir", default="logs/diag", help="diagnostics journal directory (logs/diag)")
-    parser.add_argument("--report", default="reports/diag_summary.md", help="report path (reports/diag_summary.md)")
+    parser.add_argument(
+        "--report", default="reports/diag_summary.md", help="report path (reports/diag_summary.md; a .json path: JSON)"
+    )
     parser.add_argument(
         "--speed",
         type=_non_negative_float,

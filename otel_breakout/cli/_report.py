@@ -48,6 +48,38 @@ def _margin(text: str) -> float:
     return value
 
 
+def _horizons(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected bar counts separated by commas, such as 5,10,20"
+        ) from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected bar counts of 1 or more, such as 5,10,20")
+    return values
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1e8:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number")
+    return value
+
+
+def _bps(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 10_000:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected basis points from 0 to 9999 (10 means 0.1%)")
+    return value
+
+
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -63,9 +95,10 @@ def register(subparsers: Any) -> None:
 
     parser = subparsers.add_parser(
         "report",
-        help="summarise diagnostics journals: top reasons, funnel, near misses, recommendations",
+        help="summarise diagnostics journals: top reasons, funnel, near misses, threshold advice",
         description="Read diagnostics journals (JSONL, plain or gzip) and write a report: ranked failure "
-        "reasons, the funnel per stage, near misses and tested threshold recommendations.",
+        "reasons, the funnel per stage, near misses and threshold advice judged by outcomes (with --prices, or "
+        "closes recorded in the journal).",
     )
     parser.add_argument("inputs", nargs="+", metavar="PATH_OR_GLOB", help="journal files, globs or directories")
     parser.add_argument("-o", "--output", help="where to write ('-' for stdout); default reports/diag_summary.md")
@@ -79,7 +112,39 @@ def register(subparsers: Any) -> None:
         "--recover-share",
         type=_share,
         default=0.5,
-        help="share of the signals a check alone blocked (of its near misses when none) a recommendation recovers",
+        help="the what-if row marked: the smallest change recovering this share of the signals a check alone "
+        "blocked (of its near misses when none); untested, for comparison",
+    )
+    outcomes = parser.add_argument_group(
+        "outcomes", "judge each threshold by what the candidates it blocked did next (needs prices)"
+    )
+    outcomes.add_argument(
+        "--prices",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="candles: CSV with symbol, timestamp and close columns (ccxt's OHLCV plus a symbol), or freqtrade's "
+        "JSON data files; plain or gzip; paths, globs or directories (repeat)",
+    )
+    outcomes.add_argument(
+        "--horizons", type=_horizons, default=(5, 10, 20), metavar="N,N", help="forward returns after N bars (5,10,20)"
+    )
+    outcomes.add_argument("--horizon", type=int, default=None, metavar="N", help="the horizon verdicts use (20)")
+    outcomes.add_argument(
+        "--cost-bps", type=_bps, default=10.0, metavar="BPS", help="round-trip fees and slippage, basis points (10)"
+    )
+    outcomes.add_argument(
+        "--min-outcomes", type=int, default=30, metavar="N", help="outcomes per group a verdict needs (30)"
+    )
+    outcomes.add_argument(
+        "--edge-share",
+        type=_share,
+        default=0.5,
+        metavar="SHARE",
+        help="a loosening needs the blocked candidates to earn this share of the signals' average (0.5)",
+    )
+    outcomes.add_argument(
+        "--bar-seconds", type=_positive, default=None, metavar="S", help="candle length (default: from the prices)"
     )
     parser.add_argument("--workers", type=_count, help="processes for large inputs (0: one per idle core)")
     parser.add_argument(
@@ -112,6 +177,10 @@ def run(args: argparse.Namespace) -> int:
     from otel_breakout.cli._progress import ProgressBar, want_progress
     from otel_breakout.report import DiagnosticsReportBuilder
 
+    horizons = tuple(args.horizons)
+    horizon = args.horizon if args.horizon is not None else (20 if 20 in horizons else max(horizons))
+    if horizon not in horizons:
+        horizons = tuple(sorted({*horizons, horizon}))
     try:
         builder = DiagnosticsReportBuilder(
             args.inputs,
@@ -122,12 +191,21 @@ def run(args: argparse.Namespace) -> int:
             symbols=args.symbols,
             sessions=args.sessions,
             workers=args.workers,
+            prices=args.prices,
+            horizons=horizons,
+            horizon=horizon,
+            cost_bps=args.cost_bps,
+            min_outcomes=args.min_outcomes,
+            edge_share=args.edge_share,
+            bar_seconds=args.bar_seconds,
         )
     except ValueError as exc:
         print(f"otel-breakout report: {exc}", file=sys.stderr)
         return 2
     for pattern in builder.unmatched:
         _warn(f"nothing matches {pattern!r}")
+    for pattern in builder.price_unmatched:
+        _warn(f"no price file matches {pattern!r}")
     readable = [f for f in builder.files if f.error is None]
     for source in builder.files:
         if source.error is not None:
@@ -170,4 +248,11 @@ def run(args: argparse.Namespace) -> int:
     for read in report.files:
         if read.error is not None and read.lines:
             _warn(f"{read.path} stopped after {read.lines:,} lines: {read.error}")
+    outcomes = report.outcomes
+    if outcomes is not None:
+        for priced in outcomes.prices:
+            if priced.error is not None:
+                _warn(f"cannot read prices {priced.path}: {priced.error}")
+        if args.prices and outcomes.basis != "outcomes":
+            _warn("no signal candidate has an outcome; see 'Outcomes' in the report")
     return 0

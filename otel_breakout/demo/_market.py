@@ -3,6 +3,13 @@
 Everything derives from one seed: each symbol draws from its own ``random.Random`` seeded with
 ``"<seed>:<symbol>"``, so a run is reproducible bar for bar, and adding symbols does not change the
 others. Time is simulated (``bar_seconds`` per cycle from a fixed epoch), never read from the clock.
+
+What the report's outcome tests rely on, and ``tests/test_demo_market.py`` checks on its own: a **breakout**
+is a tight consolidation (14-28 bars) that ends in a 2-4 bar drive through its high on 2.2 to 5 times normal
+volume, then often a retest of the broken level, then 10-20 bars of follow-through (a drift of a quarter of
+the bar's volatility per bar). So a new high on heavy volume (3x average or more) is most often a real
+breakout, and gains 2% on average over the next 20 bars; a new high on ordinary volume is the random walk
+(or an unexplained volume burst, 2% of bars) and has no drift after it: it fades back as often as it goes on.
 """
 
 from __future__ import annotations

@@ -13,12 +13,15 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+import orjson
+
 from otel_breakout import configure
 from otel_breakout._telemetry import STOP_SHUTDOWN_MILLIS
 from otel_breakout.api import ApiServer, create_app
 from otel_breakout.demo._config import DemoConfig
 from otel_breakout.demo._engine import Engine
 from otel_breakout.demo._market import Market
+from otel_breakout.demo._prices import PriceRecorder
 from otel_breakout.demo._scenarios import get_scenario
 from otel_breakout.diagnostics import DiagnosticsCollector, rotated_paths
 from otel_breakout.metrics import MetricsLogger, ResourceMonitor
@@ -40,6 +43,7 @@ class DemoOptions:
     port: int = 8000
     diag_dir: str = "logs/diag"
     report: str = "reports/diag_summary.md"
+    """Where the report goes at the end: Markdown, or JSON for a ``.json`` path."""
     speed: float = 4.0
     """Engine cycles per second; 0 runs as fast as the engine can."""
     serve: bool = True
@@ -58,6 +62,8 @@ class DemoRun:
     trades_closed: int = 0
     equity: float = 0.0
     journal: list[Path] = field(default_factory=list)
+    prices: Path | None = None
+    """Every symbol's bar of every cycle (CSV), which the report judges thresholds by."""
     report: Path | None = None
     api_url: str | None = None
     cycle_p50_s: float = 0.0
@@ -170,6 +176,8 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
                     metrics=metrics)  # fmt: skip
     monitor.register_cache("demo.leaked_buffers", engine.clear_leak)
     run = DemoRun(config)
+    prices = PriceRecorder(collector.output_path.with_name(f"prices_{collector.output_path.stem[len('diag_') :]}.csv"))
+    run.prices = prices.path
     server: ApiServer | None = None
     pace = _Pace()
     stop = stop or threading.Event()
@@ -179,7 +187,7 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
             app = create_app(telemetry, metrics_logger=metrics, resource_monitor=monitor)
             server = ApiServer(app, host=options.host, port=options.port).start()
             run.api_url = server.url
-        _print_banner(out, options, collector, run.api_url)
+        _print_banner(out, options, collector, run.api_url, prices.path)
         status = _Status(out)
         interval = 1.0 / options.speed if options.speed > 0 else 0.0
         deadline = time.monotonic() + options.duration_s if options.duration_s else None
@@ -191,6 +199,7 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
                 break
             pace.cycle_started(time.monotonic())
             engine.run_cycle()
+            prices.record(market)
             status.update(engine, metrics.state or "IDLE", pace)
             if interval:
                 next_at += interval
@@ -199,6 +208,7 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
                 # Telemetry work in the idle time: CPython runs one thread at a time, so the writer and the
                 # exporters would otherwise take their turns in the middle of the next cycle.
                 collector.flush(timeout=max(0.0, next_at - time.monotonic()))
+                prices.flush()
                 telemetry.export_pending(int(max(0.0, next_at - time.monotonic()) * 1000))
                 stop.wait(max(0.0, next_at - time.monotonic()))
         status.update(engine, metrics.state or "IDLE", pace, force=True)
@@ -213,6 +223,7 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
             server.stop()
         monitor.stop()
         collector.close()
+        prices.close()
         run.journal = [p for p in (*rotated_paths(collector.output_path), collector.output_path) if p.exists()]
         totals = engine.totals
         run.cycles = totals.cycles
@@ -223,10 +234,13 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
         run.loop_rate_hz = pace.rate()
         run.longest_gap_s = pace.longest_gap
         if run.journal:
-            report = DiagnosticsReportBuilder([str(p) for p in run.journal]).build()
+            report = DiagnosticsReportBuilder([str(p) for p in run.journal], prices=[str(prices.path)]).build()
             path = Path(options.report)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(report.to_markdown(), encoding="utf-8")
+            if path.suffix == ".json":  # the JSON form, as `otel-breakout report --format json` writes it
+                path.write_bytes(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+            else:
+                path.write_text(report.to_markdown(), encoding="utf-8")
             run.report = path
         if stop.is_set():
             out.write(
@@ -242,7 +256,9 @@ def run_demo(options: DemoOptions, *, out: TextIO = sys.stdout, stop: threading.
     return run
 
 
-def _print_banner(out: TextIO, options: DemoOptions, collector: DiagnosticsCollector, api_url: str | None) -> None:
+def _print_banner(
+    out: TextIO, options: DemoOptions, collector: DiagnosticsCollector, api_url: str | None, prices: Path
+) -> None:
     lines = [f"otel-breakout demo: scenario {options.scenario!r}, {options.symbols} symbols, seed {options.seed}"]
     if api_url:
         lines += [
@@ -252,6 +268,7 @@ def _print_banner(out: TextIO, options: DemoOptions, collector: DiagnosticsColle
         ]
     lines += [
         f"  diagnostics journal   {collector.output_path}",
+        f"  candles (prices)      {prices}",
         f"  report (at the end)   {options.report}",
         "  full stack            docker compose up   (Grafana on http://127.0.0.1:3001)",
         "Ctrl-C stops cleanly.",

@@ -173,12 +173,14 @@ class DiagnosticsCollector:
         *,
         direction: str | None = None,
         candle_ts: Any = None,
+        close: Any = None,
     ) -> None:
         """A scanner filter evaluated for one symbol; reason ``filter:<filter_name>`` when it failed.
 
         ``candle_ts`` (the candle the filter judged) joins the filter to the strategy conditions of the same
         symbol and candle in the report, so it can tell which single check stood between a candle and a
-        signal; it costs less than passing it in ``extra``.
+        signal; ``close`` (that candle's close) lets the report measure what happened next. Both cost less
+        than passing them in ``extra``.
         """
         if not self._on:
             return
@@ -206,11 +208,12 @@ class DiagnosticsCollector:
                     extra,
                     direction,
                     candle_ts,
+                    close,
                 )
             )
             if passed is not True and span is not None and self._spans is not None and _failed(passed):
                 self._spans.filter_failed(
-                    span, ts, stage, symbol, filter_name, value, threshold, extra, direction, candle_ts
+                    span, ts, stage, symbol, filter_name, value, threshold, extra, direction, candle_ts, close
                 )
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]  # _on implies a writer
@@ -229,8 +232,11 @@ class DiagnosticsCollector:
         extra: Mapping[str, Any] | None = None,
         *,
         direction: str | None = None,
+        close: Any = None,
     ) -> None:
-        """A strategy condition evaluated on a candle; reason ``signal:<strategy>:<condition>`` when it failed."""
+        """A strategy condition evaluated on a candle; reason ``signal:<strategy>:<condition>`` when it failed.
+
+        ``close`` (the candle's close) lets the report measure what the candidate did next."""
         if not self._on:
             return
         try:
@@ -257,11 +263,12 @@ class DiagnosticsCollector:
                     extra,
                     direction,
                     candle_ts,
+                    close,
                 )
             )
             if passed is not True and span is not None and self._spans is not None and _failed(passed):
                 self._spans.condition_failed(
-                    span, ts, strategy, symbol, condition, value, threshold, extra, direction, candle_ts
+                    span, ts, strategy, symbol, condition, value, threshold, extra, direction, candle_ts, close
                 )
             if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
                 self._writer.kick()  # type: ignore[union-attr]

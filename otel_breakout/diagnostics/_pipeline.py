@@ -43,6 +43,7 @@ FILTER, CONDITION, RECORD, SIGNAL, REASON, FLUSH = range(6)
 _RESERVED_FILTER = frozenset(("filter", "value", "threshold", "direction"))
 _RESERVED_FILTER_CANDLE = _RESERVED_FILTER | {"candle_ts"}
 _RESERVED_CONDITION = frozenset(("strategy", "condition", "value", "threshold", "direction", "candle_ts"))
+_CLOSE = frozenset(("close",))
 _EMPTY_CONTEXT = Context()
 _DUMPS = orjson.dumps
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
@@ -266,13 +267,18 @@ class Pipeline:
     # --- item kinds -------------------------------------------------------------------------------
 
     def _filter(self, item: tuple[Any, ...]) -> int:
-        _, ts, span, session, stage, symbol, name, value, threshold, passed, extra, direction, candle = item
+        _, ts, span, session, stage, symbol, name, value, threshold, passed, extra, direction, candle, close = item
         if (
             extra is None
             and (
                 candle is None
                 or (type(candle) is float and candle - candle == 0.0)
                 or (type(candle) is int and _I64 <= candle < -_I64)
+            )
+            and (
+                close is None
+                or (type(close) is float and close - close == 0.0)
+                or (type(close) is int and _I64 <= close < -_I64)
             )
             and (passed is True or passed is False)
             and (direction == "min" or direction == "max")
@@ -310,6 +316,8 @@ class Pipeline:
             plain = {"filter": name, "value": value, "threshold": threshold, "direction": direction}
             if candle is not None:
                 plain["candle_ts"] = candle
+            if close is not None:
+                plain["close"] = close
             if self.journal is not None:
                 self._lines.append(
                     _DUMPS(
@@ -339,17 +347,23 @@ class Pipeline:
             return 1 if near else 0
         name = self.sanitizer.field(name) or ""
         payload: dict[Any, Any] = {"filter": name, "value": value, "threshold": threshold, "direction": direction}
+        reserved = _RESERVED_FILTER_CANDLE if candle is not None else _RESERVED_FILTER
         if candle is not None:
             payload["candle_ts"] = candle
+        if close is not None:
+            payload["close"] = close
+            reserved = reserved | _CLOSE
         if extra:
-            _merge(payload, extra, _RESERVED_FILTER_CANDLE if candle is not None else _RESERVED_FILTER)
+            _merge(payload, extra, reserved)
         if passed is not True and passed is not False:
             passed = coerce_passed(passed)
         reason = f"filter:{name}" if passed is False else None
         return self._event(ts, span, session, "scanner", stage, symbol, payload, reason, passed, name, True)
 
     def _condition(self, item: tuple[Any, ...]) -> int:
-        _, ts, span, session, strategy, symbol, condition, value, threshold, passed, extra, direction, candle = item
+        _, ts, span, session, strategy, symbol, condition, value, threshold, passed, extra, direction, candle, close = (
+            item
+        )
         strategy = self.sanitizer.field(strategy) or ""
         condition = self.sanitizer.field(condition) or ""
         payload: dict[Any, Any] = {
@@ -360,8 +374,12 @@ class Pipeline:
             "direction": direction,
             "candle_ts": candle,
         }
+        reserved = _RESERVED_CONDITION
+        if close is not None:
+            payload["close"] = close
+            reserved = reserved | _CLOSE
         if extra:
-            _merge(payload, extra, _RESERVED_CONDITION)
+            _merge(payload, extra, reserved)
         passed = coerce_passed(passed)
         reason = f"signal:{strategy}:{condition}" if passed is False else None
         return self._event(ts, span, session, "signal", strategy, symbol, payload, reason, passed, condition, True)

@@ -190,6 +190,7 @@ class SpanEvents:
         extra: dict[Any, Any] | None,
         direction: Any,
         candle_ts: Any = None,
+        close: Any = None,
     ) -> None:
         """A failed ``record_filter``: the payload is built only when the event is admitted."""
         kind = self.budget.screen(span, "scanner", symbol, value, threshold, self._margin)
@@ -197,6 +198,8 @@ class SpanEvents:
             payload = {"filter": filter_name, "value": value, "threshold": threshold, "direction": direction}
             if candle_ts is not None:
                 payload["candle_ts"] = candle_ts
+            if close is not None:
+                payload["close"] = close
             reason = "filter:" + (field_text(filter_name) or "")
             self._add(span, kind, ts, "scanner", stage, symbol, reason, _with_extra(payload, extra), False)
 
@@ -212,6 +215,7 @@ class SpanEvents:
         extra: dict[Any, Any] | None,
         direction: Any,
         candle_ts: Any,
+        close: Any = None,
     ) -> None:
         """A failed ``record_signal_condition``: the payload is built only when the event is admitted."""
         kind = self.budget.screen(span, "signal", symbol, value, threshold, self._margin)
@@ -224,6 +228,8 @@ class SpanEvents:
                 "direction": direction,
                 "candle_ts": candle_ts,
             }
+            if close is not None:
+                payload["close"] = close
             reason = f"signal:{field_text(strategy) or ''}:{field_text(condition) or ''}"
             self._add(span, kind, ts, "signal", strategy, symbol, reason, _with_extra(payload, extra), False)
 

@@ -1,9 +1,9 @@
-"""The diagnostics report: ranked failure reasons, funnels, near misses and tested threshold advice.
+"""The diagnostics report: ranked failure reasons, funnels, near misses and threshold advice judged by outcomes.
 
-``DiagnosticsReportBuilder(paths_or_globs).build()`` reads diagnostics journals (plain or gzip) and returns
-a :class:`DiagnosticsReport` with ``to_markdown()`` and ``to_dict()``; ``top_blocker()`` and
-``recommendation_for(reason)`` answer the first questions without parsing either. ``otel-breakout report`` is
-the command-line form.
+``DiagnosticsReportBuilder(paths_or_globs, prices=...).build()`` reads diagnostics journals (plain or gzip) and
+candle prices, and returns a :class:`DiagnosticsReport` with ``to_markdown()`` and ``to_dict()``;
+``top_blocker()`` and ``recommendation_for(reason)`` answer the first questions without parsing either.
+``otel-breakout report`` is the command-line form.
 """
 
 from otel_breakout.report._builder import DiagnosticsReportBuilder
@@ -16,6 +16,11 @@ from otel_breakout.report._model import (
     GapBucket,
     InputFile,
     NearMissStats,
+    OutcomeBucket,
+    OutcomeEvidence,
+    OutcomeStats,
+    OutcomeSummary,
+    PriceSource,
     ReasonCount,
     ReasonEvidence,
     Recommendation,
@@ -39,6 +44,11 @@ __all__ = [
     "GapBucket",
     "InputFile",
     "NearMissStats",
+    "OutcomeBucket",
+    "OutcomeEvidence",
+    "OutcomeStats",
+    "OutcomeSummary",
+    "PriceSource",
     "ReasonCount",
     "ReasonEvidence",
     "Recommendation",

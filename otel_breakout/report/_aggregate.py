@@ -55,7 +55,18 @@ class Aggregate:
         self.reasons_folded = 0
         self.funnel: dict[tuple[str, str], list[Any]] = {}
         self.signals: dict[str, list[Any]] = {}
-        self._tables = Tables(self.funnel, self.checks, self.signals, options.max_reasons)
+        self.entered: dict[tuple[str, str], list[Any]] = {}
+        self.fired: list[tuple[str, Any, Any]] = []
+        self.prices: dict[tuple[Any, Any], float] = {}
+        self._tables = Tables(
+            self.funnel,
+            self.checks,
+            self.signals,
+            options.max_reasons,
+            self.entered,
+            self.fired,
+            options.max_checks,
+        )
         self.ungrouped = 0
         self.bytes_done = 0
         self._open: dict[GroupKey, list[Any]] = {}  # key -> [state, creation index in the whole input]
@@ -101,13 +112,17 @@ class Aggregate:
                     continue
                 mine = self.checks[ckey] = CheckAcc()
             mine.merge(acc)
-        for stage, (seen, left, removed) in result.funnel.items():
-            row = self.funnel.setdefault(stage, [0, 0, {}])
-            row[0] += seen
-            row[1] += left
-            for check, count in removed.items():
-                row[2][check] = row[2].get(check, 0) + count
+        for table, rows in ((self.funnel, result.funnel), (self.entered, result.entered)):
+            for stage, (seen, left, removed) in rows.items():
+                row = table.setdefault(stage, [0, 0, {}])
+                row[0] += seen
+                row[1] += left
+                for check, count in removed.items():
+                    row[2][check] = row[2].get(check, 0) + count
         self._add_signals(result)
+        self.fired.extend(result.fired)
+        for point, close in result.prices.items():
+            self.prices.setdefault(point, close)  # the first one in journal order, as a single pass keeps
         self._add_partials(result)
 
     def _add_signals(self, result: ChunkResult) -> None:

@@ -6,7 +6,13 @@ import re
 from bisect import bisect_right
 from typing import Any
 
-from otel_breakout.report._advice import check_direction, check_label, recommend, recommendation_order
+from otel_breakout.report._advice import (
+    OutcomeInputs,
+    check_direction,
+    check_label,
+    recommend,
+    recommendation_order,
+)
 from otel_breakout.report._aggregate import Aggregate
 from otel_breakout.report._blockers import blocked_reasons, strategy_signals
 from otel_breakout.report._model import (
@@ -17,6 +23,7 @@ from otel_breakout.report._model import (
     GapBucket,
     InputFile,
     NearMissStats,
+    OutcomeSummary,
     ReasonCount,
     ReasonEvidence,
     ReportOptions,
@@ -24,8 +31,10 @@ from otel_breakout.report._model import (
     SymbolBlockers,
     Totals,
 )
+from otel_breakout.report._outcomes import Outcomes, outcome_stats
 from otel_breakout.report._records import BOUNDARY_TOLERANCE, OTHER, SKIP_CAUSES
 from otel_breakout.report._validate import is_trace_id
+from otel_breakout.report._verdict import clip_bounds
 from otel_breakout.report._whatif import median
 
 __all__ = ["GAP_BUCKET_FRACTIONS", "analyse", "trace_url"]
@@ -56,12 +65,64 @@ def _position(agg: Aggregate, key: tuple[str, str, str | None]) -> tuple[int, in
     return agg.first_seen.get(key, (1 << 62, 0))
 
 
+def _outcome_summary(
+    agg: Aggregate, options: ReportOptions, outcomes: Outcomes | None, fired: list[tuple[float | None, ...]]
+) -> OutcomeSummary:
+    """``fired``: every fired signal's returns at each horizon."""
+    horizons = options.horizons
+    signals = len(agg.fired)
+    blocked = sum(1 for acc in agg.checks.values() for at in acc.signal_at if at is not None)
+    sources = outcomes.sources if outcomes is not None else ()
+    journal = outcomes.journal_prices if outcomes is not None else 0
+    if outcomes is None or not outcomes.available:
+        if outcomes is None:
+            why = "no prices were given and the journal records none"
+        elif not outcomes.book.series:
+            why = "no price matched a symbol with signal candidates"
+        else:
+            why = "the candle length could not be told from the prices (pass --bar-seconds)"
+        note = (
+            f"No outcomes: {why}. Without prices the report explains what blocked signals but presents no threshold "
+            "advice as tested. Pass `--prices FILE` (CSV with symbol, timestamp and close; or freqtrade's JSON "
+            "candles) or record each candle's close with its evaluations (`candle_ts=..., close=...`)."
+        )
+        return OutcomeSummary("no_outcomes", horizons, options.horizon, options.cost_bps, options.min_outcomes,
+                              options.edge_share, options.bar_seconds, sources, journal, signals, 0, blocked, 0, (),
+                              note)  # fmt: skip
+    assert outcomes.bar_ms is not None
+    reference = []
+    for j, horizon in enumerate(horizons):
+        returns = [r for rets in fired if (r := rets[j]) is not None]
+        reference.append(outcome_stats(horizon, signals, returns, clip_bounds(returns)))
+    decision = horizons.index(options.horizon)
+    decided = sum(1 for rets in fired if rets[decision] is not None)
+    cached, compute = outcomes.cache, outcomes.returns
+    judged = sum(
+        1
+        for acc in agg.checks.values()
+        for at in acc.signal_at
+        if at is not None and (cached.get(at) or compute(at))[decision] is not None
+    )
+    basis = "outcomes" if decided or judged else "no_outcomes"
+    note = (
+        f"Outcomes {options.horizon} bars after each candle (candle {outcomes.bar_ms / 1000:g} s), net of "
+        f"{options.cost_bps:g} bps round-trip costs: {decided:,} of {signals:,} fired signals and {judged:,} of "
+        f"{blocked:,} candidates blocked by one check have one."
+    )
+    if basis == "no_outcomes":
+        note += " None has a price at its candle and later, so no threshold advice is presented as tested."
+    return OutcomeSummary(basis, horizons, options.horizon, options.cost_bps, options.min_outcomes, options.edge_share,
+                          outcomes.bar_ms / 1000, sources, journal, signals, decided, blocked, judged, tuple(reference),
+                          note)  # fmt: skip
+
+
 def analyse(
     agg: Aggregate,
     options: ReportOptions,
     trace_url_template: str,
     *,
     top_evidence: int = 5,
+    outcomes: Outcomes | None = None,
 ) -> DiagnosticsReport:
     files = tuple(
         InputFile(
@@ -154,26 +215,42 @@ def analyse(
 
     funnel_rows = []
     for skey in sorted(agg.funnel, key=stage_order):
-        seen, left, removed = agg.funnel[skey]
+        seen, _, removed = agg.funnel[skey]
+        narrowed = agg.entered.get(skey)
+        came, passed_stage = (narrowed[0], narrowed[1]) if narrowed else (0, 0)
+        removed_here: dict[str, int] = narrowed[2] if narrowed else {}
         names = [name for _, name in sorted(stage_checks.get(skey, []))]
         names += sorted(set(removed) - set(names))
         steps = tuple(
             FunnelStep(
-                check_label(skey[0], skey[1], name), name, removed.get(name, 0), check_failures.get((*skey, name), 0)
+                check_label(skey[0], skey[1], name),
+                name,
+                removed_here.get(name, 0),
+                check_failures.get((*skey, name), 0),
             )
             for name in names
         )
-        funnel_rows.append(FunnelStage(skey[0], skey[1], seen, steps, left))
-    candidates = sum(row.candidates_in for row in funnel_rows)
+        funnel_rows.append(FunnelStage(skey[0], skey[1], came, steps, passed_stage, seen))
+    candidates = sum(row.evaluated for row in funnel_rows)
 
     # --- near misses and recommendations ------------------------------------------------------------
     margin = options.near_miss_margin
     uppers = tuple(margin * f for f in GAP_BUCKET_FRACTIONS)
     near_rows: list[NearMissStats] = []
     recommendations = []
+    fired = []
+    if outcomes is not None:
+        cached, compute = outcomes.cache, outcomes.returns
+        fired = [cached.get(at) or compute(at) for at in ((symbol, candle) for _, symbol, candle in agg.fired)]
+    summary = _outcome_summary(agg, options, outcomes, fired)
+    inputs = None
+    if outcomes is not None and summary.basis == "outcomes":
+        # sorted once: every check's clip bounds merge these with its own sorted returns
+        reference = [sorted(r for rets in fired if (r := rets[j]) is not None) for j in range(len(options.horizons))]
+        inputs = OutcomeInputs(outcomes, reference)
     for ckey in sorted(agg.checks, key=lambda k: (stage_order((k[0], k[1])), _position(agg, k), k)):
         acc = agg.checks[ckey]
-        rec = recommend(ckey, acc, options.recover_share)
+        rec = recommend(ckey, acc, options.recover_share, inputs)
         if rec is not None:
             recommendations.append(rec)
         if not acc.gaps:
@@ -271,6 +348,7 @@ def analyse(
         recommendations=tuple(recommendations),
         evidence=tuple(evidence_rows),
         notes=_notes(agg, totals, unreadable),
+        outcomes=summary,
     )
 
 
@@ -304,4 +382,5 @@ def _notes(agg: Aggregate, totals: Totals, unreadable: int) -> tuple[str, ...]:
         notes.append(f"{agg.untracked_checks} failures of checks beyond the check limit have no near-miss analysis.")
     if agg.reasons_folded:
         notes.append(f"{agg.reasons_folded} failures of reasons beyond the reason limit have no evidence.")
+
     return tuple(notes)

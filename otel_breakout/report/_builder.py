@@ -19,6 +19,7 @@ from otel_breakout.report._aggregate import Aggregate
 from otel_breakout.report._analysis import analyse
 from otel_breakout.report._inputs import Chunk, SourceFile, expand_inputs, plan_chunks
 from otel_breakout.report._model import DiagnosticsReport, ReportOptions
+from otel_breakout.report._outcomes import OutcomeSettings, expand_price_paths, load_outcomes
 from otel_breakout.report._records import ChunkResult, ScanOptions
 from otel_breakout.report._scan import scan_chunk
 from otel_breakout.report._timeparse import parse_time
@@ -85,6 +86,13 @@ class DiagnosticsReportBuilder:
     value (8 bytes each) and candidates a check alone blocked (24 bytes each).
     Inputs of ``parallel_min_bytes`` or more are read by ``workers`` processes over 32 MiB byte ranges
     (``0``, the default: one per core that is idle when the read starts, see :func:`idle_cores`).
+
+    Outcomes: ``prices`` (paths, globs or directories of CSV or freqtrade JSON candles, see
+    :mod:`otel_breakout.report._prices`) and any ``close`` the journal recorded with a ``candle_ts`` give each
+    signal candidate its net forward return ``horizons`` bars later (``horizon``, one of them, decides), after
+    ``cost_bps`` round-trip costs; ``bar_seconds`` is the candle length (default: told from the prices). The
+    verdicts need ``min_outcomes`` outcomes per group, and a loosening candidates earning ``edge_share`` of the
+    fired signals' average (see :mod:`otel_breakout.report._verdict`).
     """
 
     def __init__(
@@ -105,6 +113,13 @@ class DiagnosticsReportBuilder:
         evidence_per_reason: int = 3,
         chunk_bytes: int = 32 << 20,
         parallel_min_bytes: int = 64 << 20,
+        prices: PathLike | Iterable[PathLike] | None = None,
+        horizons: Iterable[int] = (5, 10, 20),
+        horizon: int = 20,
+        cost_bps: float = 10.0,
+        min_outcomes: int = 30,
+        edge_share: float = 0.5,
+        bar_seconds: float | None = None,
     ) -> None:
         if isinstance(paths_or_globs, (str, os.PathLike)):
             paths_or_globs = [paths_or_globs]
@@ -124,6 +139,17 @@ class DiagnosticsReportBuilder:
                 raise ValueError(f"{name}={value!r}: expected an integer of at least {minimum}")
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
             raise ValueError(f"workers={workers!r}: expected a non-negative integer (0: one per idle core)")
+        self._outcome_settings = OutcomeSettings(
+            tuple(horizons), horizon, float(cost_bps), min_outcomes, float(edge_share),
+            None if bar_seconds is None else float(bar_seconds),
+        )  # fmt: skip
+        if prices is None:
+            prices = []
+        elif isinstance(prices, (str, os.PathLike)):
+            prices = [prices]
+        self._prices = tuple(os.fspath(p) for p in prices)
+        self._price_files: list[str] | None = None
+        self._price_unmatched: list[str] = []
         self._since = None if since is None else parse_time(since)
         self._until = None if until is None else parse_time(until)
         self._symbols = tuple(sorted(set(symbols))) if symbols is not None else ()
@@ -160,6 +186,19 @@ class DiagnosticsReportBuilder:
         return list(self._unmatched)
 
     @property
+    def price_files(self) -> list[str]:
+        """The price files, expanded from ``prices`` (on first use)."""
+        if self._price_files is None:
+            self._price_files, self._price_unmatched = expand_price_paths(self._prices)
+        return list(self._price_files)
+
+    @property
+    def price_unmatched(self) -> list[str]:
+        """Price paths and globs that named no file."""
+        _ = self.price_files
+        return list(self._price_unmatched)
+
+    @property
     def total_bytes(self) -> int:
         return sum(f.size for f in self.files if f.error is None)
 
@@ -192,6 +231,7 @@ class DiagnosticsReportBuilder:
             if progress is not None:
                 progress(aggregate.bytes_done, total)
         aggregate.finish()
+        settings = self._outcome_settings
         report_options = ReportOptions(
             inputs=self._inputs,
             near_miss_margin=self._margin,
@@ -202,8 +242,18 @@ class DiagnosticsReportBuilder:
             sessions=self._sessions,
             group_window=self._window,
             max_line_bytes=self._max_line,
+            prices=self._prices,
+            horizons=settings.horizons,
+            horizon=settings.horizon,
+            cost_bps=settings.cost_bps,
+            min_outcomes=settings.min_outcomes,
+            edge_share=settings.edge_share,
+            bar_seconds=settings.bar_seconds,
         )
-        return analyse(aggregate, report_options, self._template)
+        outcomes = None
+        if self.price_files or aggregate.prices:
+            outcomes = load_outcomes(aggregate, self.price_files, settings)
+        return analyse(aggregate, report_options, self._template, outcomes=outcomes)
 
     def _results(self, chunks: list[Chunk], options: ScanOptions, total: int) -> Iterator[ChunkResult]:
         workers = self._workers

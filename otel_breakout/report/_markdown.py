@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from otel_breakout.report._markdown_advice import blocked_section, recommendations_section
+from otel_breakout.report._markdown_advice import blocked_section, outcomes_section, recommendations_section
 from otel_breakout.report._mdtext import code as _code
 from otel_breakout.report._mdtext import g as _g
 from otel_breakout.report._mdtext import n as _n
@@ -93,12 +93,15 @@ def _header(report: DiagnosticsReport) -> list[str]:
     if t.skipped_lines:
         out += ["", f"> **Warning:** {_n(t.skipped_lines)} lines were skipped; see *Input problems* below."]
     opts = report.options
-    out += [
-        "",
-        f"Near-miss margin {_pct(opts.near_miss_margin)} of the threshold; recommendations recover "
-        f"{opts.recover_share:.0%} of the candidates a check alone blocked (of its near misses when it blocked none).",
-        "",
-    ]
+    outcomes = report.outcomes
+    if outcomes is not None and outcomes.basis == "outcomes":
+        advice = (
+            f"threshold advice is judged by outcomes {outcomes.horizon} bars after each candle, net of "
+            f"{outcomes.cost_bps:g} bps round-trip costs (see *Outcomes*)."
+        )
+    else:
+        advice = "**no prices, so no threshold advice is tested** (see *Outcomes*)."
+    out += ["", f"Near-miss margin {_pct(opts.near_miss_margin)} of the threshold; {advice}", ""]
     return out
 
 
@@ -123,8 +126,12 @@ def _reasons(report: DiagnosticsReport) -> list[str]:
 
 def _funnel_stage(stage: FunnelStage) -> str:
     removed = " · ".join(f"{_code(step.check)} {_n(step.removed)}" for step in stage.steps if step.removed) or "-"
+    failed = " · ".join(f"{_code(step.check)} {_n(step.failures)}" for step in stage.steps if step.failures) or "-"
     rate = _pct(stage.left / stage.candidates_in) if stage.candidates_in else "-"
-    return f"| {_code(stage.stage)} | {_n(stage.candidates_in)} | {removed} | {_n(stage.left)} | {rate} |"
+    return (
+        f"| {_code(stage.stage)} | {_n(stage.candidates_in)} | {removed} | {_n(stage.left)} | {rate} | "
+        f"{_n(stage.evaluated)} | {failed} |"
+    )
 
 
 def _funnel(report: DiagnosticsReport) -> list[str]:
@@ -133,22 +140,23 @@ def _funnel(report: DiagnosticsReport) -> list[str]:
     out = [
         "## Funnel",
         "",
-        "Candidates are one symbol in one scan or candle (scanner stages) or one symbol on one candle (strategies); "
-        "each removed candidate is counted once, against the first check it failed. A strategy's row counts its own "
-        "conditions; whether its signals fired, with the scanner filters of the same candle, is in *What blocked "
-        "signals*.",
+        "Candidates are one symbol in one scan or candle (scanner stages) or one symbol on one candle (strategies). "
+        "In pipeline order, a candle enters a scanner stage only after passing every stage before it, and a strategy "
+        "only after passing them all, so the funnel narrows to the signals (a strategy's *Passed* are its signals); "
+        "scans grouped by trace count as recorded. Each removed candidate counts once, against the first check it "
+        "failed. *Evaluated* and *Failed evaluations* count every candidate and failure of the stage, wherever it "
+        "stood in the pipeline.",
         "",
     ]
     by_component: dict[str, list[FunnelStage]] = {}
     for stage in report.funnel:
         by_component.setdefault(stage.component, []).append(stage)
     for component, stages in by_component.items():
-        left = "Conditions passed" if component == "signal" else "Passed"
         out += [
             f"### {_code(component)}",
             "",
-            f"| Stage | In | Removed by | {left} | Pass rate |",
-            "| --- | --: | --- | --: | --: |",
+            "| Stage | In | Removed by | Passed | Pass rate | Evaluated | Failed evaluations |",
+            "| --- | --: | --- | --: | --: | --: | --- |",
             *(_funnel_stage(stage) for stage in stages),
             "",
         ]
@@ -248,13 +256,14 @@ _GUIDE = """## How to read this report
    one change.
 2. **Top failure reasons** say what fails most; a reason far ahead of the rest is the next thing to look
    at (`filter:min_trades_per_minute` usually means thin markets, not a bad threshold).
-3. **Funnel** shows how many candidates each stage receives and which check removes them; a stage that
+3. **Funnel** shows how many candidates reach each stage and which check removes them; a stage that
    removes almost everything is either doing its job in a quiet market or set too tight.
-4. **Near misses** are failures close to their threshold. Many near misses with a small median gap are
-   what a threshold change can recover; far misses are not.
-5. **Recommendations** give the seed's midpoint rule and the smallest change recovering the stated share
-   of the signals the check alone blocked (of its near misses when it blocked none), with the exact number
-   of extra signals it would have produced in this data.
+4. **Near misses** are failures close to their threshold. Many near misses say a small change would let
+   candidates through, not that they would have been good trades.
+5. **Outcomes** and **Recommendations** judge each threshold by what the candidates on either side of it
+   did next: keep a check whose blocked candidates did worse than the signals taken, loosen one whose
+   nearest blocked candidates did as well, tighten one whose weakest signals lost money. Fewer signals is
+   not by itself a fault. Without prices there is no verdict, only exact what-if counts.
 6. **Evidence** links each top reason to example traces (and journal lines) to check a few by hand.
 """
 
@@ -267,6 +276,7 @@ def render(report: DiagnosticsReport) -> str:
         lines += _funnel(report)
         lines += _symbols(report)
         lines += _near_misses(report)
+        lines += outcomes_section(report)
         lines += recommendations_section(report)
         lines += _evidence(report)
     lines += _inputs(report)

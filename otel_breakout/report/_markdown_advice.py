@@ -1,13 +1,12 @@
-"""The Markdown sections about signals: what blocked them, and the recommendations that would recover them."""
+"""The Markdown sections about signals: what blocked them, what happened next, and the threshold advice."""
 
 from __future__ import annotations
 
 from otel_breakout.report._advice import plural
 from otel_breakout.report._mdtext import code, g, n, pct
 from otel_breakout.report._model import DiagnosticsReport, Recommendation
-from otel_breakout.report._whatif import BLOCKED
 
-__all__ = ["blocked_section", "recommendations_section"]
+__all__ = ["blocked_section", "outcomes_section", "recommendations_section"]
 
 _TOP_BLOCKED = 20
 _TOP_RECOMMENDATIONS = 10
@@ -56,29 +55,83 @@ def blocked_section(report: DiagnosticsReport) -> list[str]:
     return [*out, ""]
 
 
-def _recommendation(rank: int, rec: Recommendation) -> list[str]:
-    direction = rec.direction or "direction unknown"
-    unit = "Extra signals" if rec.unit == "signals" else "Extra candidates"
-    seed = rec.seed_rule
-    noun = "signal" if rec.unit == "signals" else "candidate"
-    basis = "the median near-miss value" if rec.near_misses else "the median value of the blocked failures"
-    blocked = f"This check alone blocked {n(rec.sole_blocked)} {plural(rec.sole_blocked, noun)}"
-    if rec.recoverable != rec.sole_blocked:
-        blocked += f" ({n(rec.recoverable)} with a value a threshold change can pass)"
+_ROLES = {"admitted": "let through", "stop": "stop here", "removed": "cut", "nearest": "nearest", "": ""}
+_VERDICTS = {
+    "keep": "keep",
+    "loosen": "loosen",
+    "tighten": "tighten",
+    "too_few_outcomes": "too few outcomes",
+    "untested": "untested (no prices)",
+}
+
+
+def _ret(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2%}"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _evidence(rec: Recommendation) -> list[str]:
+    evidence = rec.outcomes
+    if evidence is None:
+        return []
     out = [
-        f"### {rank}. {code(rec.check)} ({direction})",
+        "| Candidates | Value | Outcomes | Median return | Average | Win share | |",
+        "| --- | --- | --: | --: | --: | --: | --- |",
+    ]
+    shown_threshold = False
+    for bucket in evidence.buckets:
+        if bucket.side == "blocked" and not shown_threshold:
+            out.append(f"| *threshold* | *{g(rec.current_threshold)}* | | | | | |")
+            shown_threshold = True
+        side = "fired" if bucket.side == "fired" else "blocked alone"
+        span = g(bucket.low) if bucket.low == bucket.high else f"{g(bucket.low)} to {g(bucket.high)}"
+        out.append(
+            f"| {side} | {span} | {n(bucket.candidates)} | {_ret(bucket.median)} | {_ret(bucket.mean)} | "
+            f"{_share(bucket.win_share)} | {_ROLES.get(bucket.role, bucket.role)} |"
+        )
+    if not evidence.buckets:
+        out = []
+    if not any(row.outcomes for row in (*evidence.fired, *evidence.blocked)):
+        return out
+    rows = [
+        f"| {f.horizon} bars | {n(f.outcomes)} | {_ret(f.median)} | {_share(f.win_share)} | {n(b.outcomes)} | "
+        f"{_ret(b.median)} | {_share(b.win_share)} |"
+        for f, b in zip(evidence.fired, evidence.blocked, strict=True)
+    ]
+    out += [
         "",
-        rec.summary,
-        "",
-        f"The seed's proportional rule (midpoint between threshold and {basis}) gives {g(seed.threshold)}: "
-        f"{n(seed.failures_passing)} {plural(seed.failures_passing, 'failure')} would have passed and "
-        f"{n(seed.extra_passing)} extra {plural(seed.extra_passing, noun)}. {blocked}.",
-        "",
+        "| Horizon | Fired signals | Median | Win share | Blocked alone | Median | Win share |",
+        "| --- | --: | --: | --: | --: | --: | --: |",
+        *rows,
+    ]
+    return [*out, ""]
+
+
+def _what_if(rec: Recommendation) -> list[str]:
+    if not rec.candidates:
+        return []
+    unit = "Extra signals" if rec.unit == "signals" else "Extra candidates"
+    noun = "signal" if rec.unit == "signals" else "candidate"
+    seed = rec.seed_rule
+    out = []
+    if seed is not None:
+        basis = "the median near-miss value" if rec.near_misses else "the median value of the blocked failures"
+        out += [
+            f"What-if, untested by outcomes: exact counts of what each change would let through in this data. The "
+            f"seed's proportional rule (midpoint between threshold and {basis}) gives {g(seed.threshold)}: "
+            f"{n(seed.failures_passing)} {plural(seed.failures_passing, 'failure')} would have passed and "
+            f"{n(seed.extra_passing)} extra {plural(seed.extra_passing, noun)}.",
+            "",
+        ]
+    out += [
         f"| Candidate | Threshold | Change | Failures passing | Near misses recovered | Blocked recovered | {unit} |",
         "| --- | --: | --: | --: | --: | --: | --: |",
     ]
     for w in rec.candidates:
-        marker = " **(recommended)**" if w == rec.recommended else ""
+        marker = " *(the share asked for)*" if w == rec.recover else ""
         threshold = g(w.threshold) + (" (median)" if rec.thresholds_vary else "")
         near = pct(w.near_miss_share) if rec.near_misses else "-"
         recovered = pct(w.blocked_share) if rec.sole_blocked else "-"
@@ -89,24 +142,88 @@ def _recommendation(rank: int, rec: Recommendation) -> list[str]:
     return [*out, ""]
 
 
+def _recommendation(rank: int, rec: Recommendation) -> list[str]:
+    direction = rec.direction or "direction unknown"
+    verdict = _VERDICTS.get(rec.verdict, rec.verdict)
+    if rec.flags:
+        verdict += ", flagged"
+    noun = "signal" if rec.unit == "signals" else "candidate"
+    blocked = f"This check alone blocked {n(rec.sole_blocked)} {plural(rec.sole_blocked, noun)}"
+    if rec.recoverable != rec.sole_blocked:
+        blocked += f" ({n(rec.recoverable)} with a value a threshold change can pass)"
+    out = [f"### {rank}. {code(rec.check)} ({direction}): **{verdict}**", "", rec.summary, ""]
+    out += _evidence(rec)
+    out += [f"{blocked}.", ""]
+    return out + _what_if(rec)
+
+
 def recommendations_section(report: DiagnosticsReport) -> list[str]:
     if not report.recommendations:
         return []
+    outcomes = report.outcomes
     share = f"{report.options.recover_share:.0%}"
-    out = [
-        "## Recommendations",
-        "",
-        "Each figure is counted from the recorded events: a failure passes a candidate threshold when its gap to "
-        "its own threshold is at most the change. Extra signals are candidates whose only failing check was this "
-        f"one. A check that alone blocked candidates gets the smallest change recovering {share} of them (basis: "
-        f"blocked); one that blocked none gets the smallest change recovering {share} of its near misses. Most "
-        "extra signals first; test a change on fresh data before trading on it.",
-        "",
-    ]
+    if outcomes is not None and outcomes.basis == "outcomes":
+        intro = (
+            f"Each check is judged by what happened next: the net forward return {outcomes.horizon} bars after the "
+            f"candle (close to close, minus {outcomes.cost_bps:g} bps round-trip costs), of the signals it let "
+            f"through and of the candidates it alone blocked, in groups of {outcomes.min_outcomes} ordered by how "
+            "far they cleared or missed the threshold. **Loosen** when the blocked group nearest the threshold did "
+            f"about as well as the bot's signals (a positive average of at least {outcomes.edge_share:.0%} of "
+            "theirs, or short of it by less than chance explains) and better than the blocked candidates farther "
+            "away; the change admits further groups while each earned more than its costs. **Tighten** when the "
+            "fired signals nearest the threshold lost money and did significantly worse than those above them. "
+            f"**Keep** otherwise; no verdict on fewer than {outcomes.min_outcomes} outcomes. A change that moves a "
+            "threshold past zero is flagged, never advised. Averages clip the extreme 2% on each side. These are "
+            "counts over recorded candles, not a backtest: try a change on fresh data before trading on it."
+        )
+    else:
+        intro = (
+            "**No outcomes, so no advice is tested**: without prices the report cannot tell whether the candidates a "
+            "check blocked would have made money. Each check below shows exact what-if counts only: a failure "
+            "passes a candidate threshold when its gap to its own threshold is at most the change, and extra "
+            "signals are candidates whose only failing check was this one (the smallest change recovering "
+            f"{share} of them, or of its near misses, is marked). See *Outcomes* to add prices."
+        )
+    out = ["## Recommendations", "", intro, ""]
     for rank, rec in enumerate(report.recommendations[:_TOP_RECOMMENDATIONS], 1):
         out += _recommendation(rank, rec)
     rest = len(report.recommendations) - _TOP_RECOMMENDATIONS
     if rest > 0:
-        blocked = sum(1 for r in report.recommendations[_TOP_RECOMMENDATIONS:] if r.basis == BLOCKED)
-        out += [f"{rest} more recommendations ({blocked} on blocked candidates) are in the JSON form.", ""]
+        advised = sum(1 for r in report.recommendations[_TOP_RECOMMENDATIONS:] if r.advised)
+        out += [f"{rest} more checks ({advised} with an advised change) are in the JSON form.", ""]
+    return out
+
+
+def outcomes_section(report: DiagnosticsReport) -> list[str]:
+    outcomes = report.outcomes
+    if outcomes is None:
+        return []
+    out = ["## Outcomes", "", outcomes.note, ""]
+    if outcomes.prices:
+        out += [
+            "| Price file | Form | Rows | Kept | Symbols | Bad rows | Problem |",
+            "| --- | --- | --: | --: | --: | --: | --- |",
+        ]
+        for source in outcomes.prices:
+            problem = code(source.error) if source.error else "-"
+            out.append(
+                f"| {code(source.path)} | {source.form or '-'} | {n(source.rows)} | {n(source.kept)} | "
+                f"{n(source.symbols)} | {n(source.bad_rows)} | {problem} |"
+            )
+        out.append("")
+    if outcomes.journal_prices:
+        out += [f"{n(outcomes.journal_prices)} closes came from the journal (`close` with `candle_ts`).", ""]
+    if outcomes.reference:
+        out += [
+            "Every signal the bot fired on a candle, the reference each check's candidates are compared with:",
+            "",
+            "| Horizon | Signals with an outcome | Median return | Average | Win share |",
+            "| --- | --: | --: | --: | --: |",
+        ]
+        for row in outcomes.reference:
+            out.append(
+                f"| {row.horizon} bars | {n(row.outcomes)} of {n(row.candidates)} | {_ret(row.median)} | "
+                f"{_ret(row.mean)} | {_share(row.win_share)} |"
+            )
+        out.append("")
     return out

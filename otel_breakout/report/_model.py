@@ -18,6 +18,11 @@ __all__ = [
     "GapBucket",
     "InputFile",
     "NearMissStats",
+    "OutcomeBucket",
+    "OutcomeEvidence",
+    "OutcomeStats",
+    "OutcomeSummary",
+    "PriceSource",
     "ReasonCount",
     "ReasonEvidence",
     "Recommendation",
@@ -43,6 +48,13 @@ class ReportOptions:
     sessions: tuple[str, ...]
     group_window: int
     max_line_bytes: int
+    prices: tuple[str, ...] = ()
+    horizons: tuple[int, ...] = (5, 10, 20)
+    horizon: int = 20
+    cost_bps: float = 10.0
+    min_outcomes: int = 30
+    edge_share: float = 0.5
+    bar_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +144,8 @@ class ReasonCount:
 
 @dataclass(frozen=True, slots=True)
 class FunnelStep:
-    """One filter or condition in a stage: candidates it removed first, and its failed evaluations."""
+    """One filter or condition in a stage: candidates it removed first (of those entering the stage), and its
+    failed evaluations (on every candidate it was evaluated on)."""
 
     check: str
     name: str
@@ -142,13 +155,19 @@ class FunnelStep:
 
 @dataclass(frozen=True, slots=True)
 class FunnelStage:
-    """Candidates entering a stage, removed by each check (the first that failed), and left."""
+    """Candidates entering a stage, removed by each check (the first that failed), and left.
+
+    On candles (evaluations with a numeric ``candle_ts``) a candidate enters a scanner stage only when it
+    passed every scanner stage before it in pipeline order, and a strategy only when it passed them all, so
+    the funnel narrows to the signals; ``evaluated`` counts every candidate the stage was evaluated on.
+    """
 
     component: str
     stage: str
     candidates_in: int
     steps: tuple[FunnelStep, ...]
     left: int
+    evaluated: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +208,89 @@ class NearMissStats:
 
 
 @dataclass(frozen=True, slots=True)
+class PriceSource:
+    """One ``--prices`` file and what became of its rows (``kept``: rows of symbols and times the report
+    needed; ``bad_rows``: rows without a readable time or a positive close)."""
+
+    path: str
+    form: str
+    rows: int
+    kept: int
+    symbols: int
+    bad_rows: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeStats:
+    """Net forward returns of a group of candidates ``horizon`` bars after their candle, after the round-trip
+    cost: median, average (clipped as the rule clips it, see :mod:`otel_breakout.report._verdict`) and the
+    share above zero. ``outcomes`` of the ``candidates`` had a price at both ends; the others are None."""
+
+    horizon: int
+    candidates: int
+    outcomes: int
+    median: float | None
+    mean: float | None
+    win_share: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeBucket:
+    """A group of candidates by value at the decision horizon: fired signals (by how far they cleared the
+    threshold) or candidates the check alone blocked (by how far they missed it). ``role``: ``admitted``
+    (the advised change lets them through), ``stop`` (where it stops), ``removed`` (a tightening cuts them),
+    ``nearest`` (the group the verdict rests on), empty for the rest."""
+
+    side: str
+    low: float
+    high: float
+    candidates: int
+    median: float
+    mean: float
+    win_share: float
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeEvidence:
+    """What a verdict rests on: the check's fired signals and the candidates it alone blocked, per horizon,
+    the groups at the decision horizon, and the rule's reasoning in words."""
+
+    horizon: int
+    cost_bps: float
+    reference_signals: int
+    reference_mean: float | None
+    fired: tuple[OutcomeStats, ...]
+    blocked: tuple[OutcomeStats, ...]
+    buckets: tuple[OutcomeBucket, ...]
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeSummary:
+    """Where outcomes came from and how they are measured. ``basis`` is ``"outcomes"`` when at least one
+    signal candidate had a price at its candle and ``horizon`` bars later, else ``"no_outcomes"`` (no
+    threshold advice is then presented as tested). ``reference`` is every signal fired on a candle."""
+
+    basis: str
+    horizons: tuple[int, ...]
+    horizon: int
+    cost_bps: float
+    min_outcomes: int
+    edge_share: float
+    bar_seconds: float | None
+    prices: tuple[PriceSource, ...]
+    journal_prices: int
+    signals: int
+    signals_with_outcome: int
+    blocked: int
+    blocked_with_outcome: int
+    reference: tuple[OutcomeStats, ...]
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class WhatIf:
     """One candidate threshold and exactly what it would have changed in the recorded data.
 
@@ -207,16 +309,25 @@ class WhatIf:
     near_miss_share: float
     extra_passing: int
     blocked_share: float
+    removed: int = 0
+    """Signals that fired and would not have (a tightening: ``relative_change`` below zero)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Recommendation:
-    """Threshold advice for one check: the seed's proportional rule and the tested smallest change.
+    """Threshold advice for one check, judged by outcomes (see :mod:`otel_breakout.report._verdict`).
 
-    ``basis`` is ``"blocked"`` when the recommendation recovers ``recover_share`` of the candidates this check
-    alone blocked (``sole_blocked``, of which ``recoverable`` have a value a threshold change can pass), and
-    ``"near_misses"`` when it blocked none recoverable and the recommendation recovers that share of its near
-    misses. ``recommended.threshold`` is the advised threshold, ``direction`` which way it moved.
+    ``verdict`` is ``"keep"``, ``"loosen"``, ``"tighten"``, ``"too_few_outcomes"`` or ``"untested"`` (no
+    prices: nothing was judged); ``basis`` is ``"outcomes"`` or ``"no_outcomes"``. ``recommended`` is the
+    advised threshold with exactly what it changes in the recorded data (the current one for "keep"; None
+    when too few outcomes or untested). ``flags`` holds ``"crosses_zero"`` when the change would move the
+    threshold past zero or flip its sign: shown, never advised. ``outcomes`` is the evidence.
+
+    For comparison, untested by outcomes: ``seed_rule`` (the seed's midpoint rule), ``recover`` (the smallest
+    change recovering ``recover_share`` of the candidates this check alone blocked, ``what_if_basis``
+    ``"blocked"``, or of its near misses, ``"near_misses"``; None when neither exists) and ``candidates``,
+    the what-if rows with exact counts. ``sole_blocked`` candidates were blocked by this check alone,
+    ``recoverable`` of them with a value a threshold change can pass.
     """
 
     check: str
@@ -229,12 +340,22 @@ class Recommendation:
     near_misses: int
     sole_blocked: int
     recoverable: int
+    verdict: str
     basis: str
     unit: str
-    seed_rule: WhatIf
-    recommended: WhatIf
+    flags: tuple[str, ...]
+    recommended: WhatIf | None
+    outcomes: OutcomeEvidence | None
+    seed_rule: WhatIf | None
+    recover: WhatIf | None
+    what_if_basis: str | None
     candidates: tuple[WhatIf, ...]
     summary: str
+
+    @property
+    def advised(self) -> bool:
+        """A change (loosen or tighten) judged by outcomes and not flagged."""
+        return self.verdict in ("loosen", "tighten") and not self.flags
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +394,7 @@ class DiagnosticsReport:
     recommendations: tuple[Recommendation, ...]
     evidence: tuple[ReasonEvidence, ...]
     notes: tuple[str, ...]
+    outcomes: OutcomeSummary | None = None
 
     @property
     def empty(self) -> bool:
@@ -296,25 +418,39 @@ class DiagnosticsReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data: lists for tuples, epoch seconds for times, plus ``top_blocker`` and
-        ``recommended_thresholds`` (check -> threshold, direction, basis, change and extra candidates)."""
+        ``recommended_thresholds`` (check -> verdict, basis, threshold, sample sizes, horizon, costs, flags)."""
         data: dict[str, Any] = asdict(self)
         data["top_blocker"] = self.top_blocker()
         recommended: dict[str, Any] = {}
+        horizon = self.outcomes.horizon if self.outcomes is not None else None
+        cost = self.outcomes.cost_bps if self.outcomes is not None else None
         for rec in self.recommendations:
+            evidence = rec.outcomes
             recommended.setdefault(
                 rec.check,
                 {
-                    "threshold": rec.recommended.threshold,
+                    "verdict": rec.verdict,
+                    "basis": rec.basis,
+                    "threshold": rec.recommended.threshold if rec.recommended is not None else None,
                     "current_threshold": rec.current_threshold,
                     "direction": rec.direction,
-                    "basis": rec.basis,
-                    "relative_change": rec.recommended.relative_change,
-                    "extra_passing": rec.recommended.extra_passing,
+                    "relative_change": rec.recommended.relative_change if rec.recommended is not None else None,
+                    "extra_passing": rec.recommended.extra_passing if rec.recommended is not None else None,
+                    "removed": rec.recommended.removed if rec.recommended is not None else None,
                     "unit": rec.unit,
+                    "flags": list(rec.flags),
+                    "advised": rec.advised,
+                    "horizon_bars": horizon,
+                    "cost_bps": cost,
+                    "sample": {
+                        "blocked_outcomes": _outcomes_at(evidence.blocked, horizon) if evidence else 0,
+                        "fired_outcomes": _outcomes_at(evidence.fired, horizon) if evidence else 0,
+                        "reference_signals": evidence.reference_signals if evidence else 0,
+                    },
                 },
             )
         data["recommended_thresholds"] = recommended
-        data["schema"] = "otel-breakout.diagnostics-report/1"
+        data["schema"] = "otel-breakout.diagnostics-report/2"
         return data
 
     def to_markdown(self) -> str:
@@ -322,3 +458,7 @@ class DiagnosticsReport:
         from otel_breakout.report._markdown import render
 
         return render(self)
+
+
+def _outcomes_at(stats: tuple[OutcomeStats, ...], horizon: int | None) -> int:
+    return next((row.outcomes for row in stats if row.horizon == horizon), 0)

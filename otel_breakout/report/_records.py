@@ -41,7 +41,8 @@ BOUNDARY_TOLERANCE = 1e-9
 _INF = float("inf")
 
 # A stage candidate's state, see otel_breakout.report._candidates; a candle's: {(component, stage): state}.
-GroupState = list[Any] | dict[tuple[str, str], Any] | None
+# (A candle's passed evaluations sit under the key None, see PASSES in _candidates.)
+GroupState = list[Any] | dict[Any, Any] | None
 GroupKey = tuple[Any, ...]
 
 
@@ -73,12 +74,17 @@ class CheckAcc:
     ``gaps``/``values``/``thresholds`` are the near misses; ``far_gaps`` the other failures with a finite
     gap (so a threshold moved beyond the margin still counts the failures it passes exactly). ``sole_*``
     are the stage candidates this check alone blocked (scanner and other components), ``signal_*`` the
-    signal candidates; their arrays hold the worst failure of each such candidate that has a finite gap.
+    signal candidates; their arrays hold the worst failure of each such candidate that has a finite gap,
+    and ``signal_at`` where it was: ``(symbol, candle_ts)`` on a candle, else None. ``fired_*`` are the
+    check's value and threshold on every signal that fired on a candle, and where (for outcomes).
     """
 
     __slots__ = (
         "failures",
         "far_gaps",
+        "fired_at",
+        "fired_thresholds",
+        "fired_values",
         "gaps",
         "inconsistent",
         "inferred_max",
@@ -86,6 +92,7 @@ class CheckAcc:
         "non_numeric",
         "recorded_max",
         "recorded_min",
+        "signal_at",
         "signal_blocked",
         "signal_failed",
         "signal_gaps",
@@ -120,11 +127,15 @@ class CheckAcc:
         self.signal_gaps = array("d")
         self.signal_values = array("d")
         self.signal_thresholds = array("d")
+        self.signal_at: list[tuple[Any, Any] | None] = []
+        self.fired_values = array("d")  # on signals that fired on a candle
+        self.fired_thresholds = array("d")
+        self.fired_at: list[tuple[Any, Any]] = []
 
     def merge(self, other: CheckAcc) -> None:
         for name in self.__slots__:
             mine = getattr(self, name)
-            if isinstance(mine, array):
+            if isinstance(mine, (array, list)):
                 mine.extend(getattr(other, name))
             else:
                 setattr(self, name, mine + getattr(other, name))
@@ -144,15 +155,18 @@ class ChunkResult:
         "checks",
         "chunk_index",
         "created",
+        "entered",
         "error",
         "events",
         "evidence",
         "file_index",
         "filtered",
+        "fired",
         "first_seen",
         "funnel",
         "lines",
         "partials",
+        "prices",
         "reasons_folded",
         "shape_folded",
         "shapes",
@@ -191,6 +205,11 @@ class ChunkResult:
         self.funnel: dict[tuple[str, str], list[Any]] = {}
         # strategy -> [signal candidates, fired, blocked by one check, by several, {check: blocked alone}]
         self.signals: dict[str, list[Any]] = {}
+        # The funnel that narrows, same shape: a candle counts in a stage only when it passed every scanner
+        # stage before it (a strategy: all of them); stage candidates grouped by trace count as in `funnel`.
+        self.entered: dict[tuple[str, str], list[Any]] = {}
+        self.fired: list[tuple[str, Any, Any]] = []  # (strategy, symbol, candle_ts) of signals fired on a candle
+        self.prices: dict[tuple[Any, Any], float] = {}  # (symbol, candle_ts) -> the close an event recorded
         self.partials: list[tuple[GroupKey, GroupState, int]] = []  # (key, state, creation index in chunk)
         self.created = 0
         self.ungrouped = 0

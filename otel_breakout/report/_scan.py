@@ -21,10 +21,10 @@ from typing import Any
 
 import orjson
 
-from otel_breakout.report._candidates import MAX_CANDLE_STAGES, MAX_FAILING_NAMES, Tables, finalize
+from otel_breakout.report._candidates import DEAD, MAX_CANDLE_STAGES, MAX_FAILING_NAMES, PASSES, Tables, finalize
 from otel_breakout.report._inputs import Chunk, LineBlocks
 from otel_breakout.report._records import OTHER, CheckAcc, ChunkResult, GroupKey, GroupState, ScanOptions
-from otel_breakout.report._validate import classify_bad_line, fields_slow, is_trace_id, strings_ok
+from otel_breakout.report._validate import classify_bad_line, fields_slow, is_trace_id, legacy_session, strings_ok
 
 __all__ = ["scan_chunk"]
 
@@ -43,7 +43,7 @@ def scan_chunk(chunk: Chunk, options: ScanOptions) -> ChunkResult:
     """One pass over ``chunk``; never raises for bad content (bad lines are counted by cause)."""
     result = ChunkResult(chunk.file_index, chunk.chunk_index, chunk.size)
     blocks = LineBlocks(chunk, options.max_line_bytes)
-    scanner = _Scanner(options, result)
+    scanner = _Scanner(options, result, legacy_session(chunk.path))
     # The scan allocates only short-lived acyclic objects; the cycle collector would walk the open
     # candidates over and over for nothing (measured: about 9% of the scan).
     collecting = gc.isenabled()
@@ -71,9 +71,10 @@ class _Scanner:
     the full rules. Parsed objects are dropped at once: keeping blocks of them alive was measured slower.
     """
 
-    def __init__(self, options: ScanOptions, result: ChunkResult) -> None:
+    def __init__(self, options: ScanOptions, result: ChunkResult, legacy: str | None = None) -> None:
         self.options = options
         self.result = result
+        self.legacy = legacy  # the session of seed-format lines in this file, from its name
         self.filtering = (
             options.since > -_INF or options.until < _INF or options.symbols is not None or options.sessions is not None
         )
@@ -138,6 +139,7 @@ class _Scanner:
         margin = options.cutoff
         max_stages = MAX_CANDLE_STAGES
         container: dict[Any, Any] = groups
+        prices = result.prices
         per_reason = options.evidence_per_reason
         filtering = self.filtering
         since, until = options.since, options.until
@@ -180,7 +182,7 @@ class _Scanner:
                     and (type(payload) is dict or payload is None)
                 )
             if not ok:
-                fields = fields_slow(obj)
+                fields = fields_slow(obj, self.legacy)
                 if isinstance(fields, str):
                     _skip(result, fields, line_no)
                     continue
@@ -202,6 +204,18 @@ class _Scanner:
             if slot is None and not strings_ok(skey):
                 _skip(result, "wrong_type", line_no)
                 continue
+            if payload is not None and "close" in payload:
+                # A price the bot recorded with its candle: an outcome can be measured from it (also
+                # from an event the filters leave out: a later candle's close is what an earlier one needs).
+                close, key = payload["close"], payload.get("candle_ts")
+                kind = type(key)
+                if (
+                    (kind is int or kind is float)
+                    and type(sym) is str
+                    and (type(close) is float or type(close) is int)
+                    and close > 0
+                ):
+                    prices.setdefault((sym, key), close)
             if filtering and (
                 ts < since
                 or ts > until
@@ -234,13 +248,20 @@ class _Scanner:
                         ckey = (sid, sym, key)
                         candle = groups.get(ckey)
                         if candle is None:
-                            candle = groups[ckey] = {}
+                            candle = groups[ckey] = {PASSES: []}
                         gkey = slot[3]
                         if gkey in candle:
                             container = candle
-                        elif len(candle) < max_stages:
+                        elif len(candle) <= max_stages:  # (one of its keys holds its passes)
                             candle[gkey] = None
                             container = candle
+                        if container is candle:
+                            if passed is True:
+                                # A pass: its line is kept with the candle, read again only if a signal fires
+                                # (appending to DEAD keeps nothing).
+                                candle[PASSES].append(line)
+                            elif comp == "scanner":
+                                candle[PASSES] = DEAD  # no signal can fire on this candle now
                     if container is groups:
                         gkey = (sid, comp, stage, sym, key)
                         try:
@@ -334,7 +355,7 @@ class _Scanner:
         result = self.result
         window = 2 * self.options.group_window
         partials = result.partials
-        tables = Tables(result.funnel, result.checks, result.signals, self.options.max_reasons)
+        tables = self._tables()
         index = self.evicted
         for key, state in islice(self.groups.items(), count):
             if index < window:
@@ -344,6 +365,18 @@ class _Scanner:
             index += 1
         self.evicted = index
         self.groups = dict(islice(self.groups.items(), count, None))
+
+    def _tables(self) -> Tables:
+        result, options = self.result, self.options
+        return Tables(
+            result.funnel,
+            result.checks,
+            result.signals,
+            options.max_reasons,
+            result.entered,
+            result.fired,
+            options.max_checks,
+        )
 
     def finish(self) -> None:
         """Finish the candidates that can no longer change; hand the others to the parent."""

@@ -16,6 +16,7 @@ recommendation differ only in which evaluations pass.
 from __future__ import annotations
 
 import gzip
+import math
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Any, Literal
 
 import orjson
 
-__all__ = ["CheckSpec", "JournalSpec", "encode_event", "iter_events", "write_journal"]
+__all__ = ["CheckSpec", "JournalSpec", "encode_event", "iter_events", "price_path", "write_journal", "write_prices"]
 
 Direction = Literal["min", "max"]
 
@@ -87,6 +88,7 @@ class JournalSpec:
     coerced_share: float = 0.002  # values the collector coerced from NaN to null with a marker
     joined: bool = False  # the demo's form: everything evaluated on every candle, filters with candle_ts
     thresholds: tuple[tuple[str, float], ...] = ()  # (check name, threshold) overrides, joined form only
+    closes: bool = False  # joined form: each evaluation also records its candle's close (see price_path)
 
 
 def _hex(rng: random.Random, digits: int) -> str:
@@ -276,8 +278,45 @@ def _other_events(
         )
 
 
+def _candles(spec: JournalSpec, extra: int = 0) -> list[int]:
+    """Every candle the spec's cycles evaluate (sessions one after another), then ``extra`` more."""
+    step = spec.cycle_seconds
+    count = spec.sessions * spec.cycles + extra
+    return [int((spec.start_ts + i * step) // 60 * 60) for i in range(count)]
+
+
+def price_path(spec: JournalSpec, extra: int = 0) -> dict[str, dict[int, float]]:
+    """A random walk of closes per symbol over the spec's candles (``candle_ts`` -> close), from generators of
+    its own: recording the closes or writing them to a file changes no other draw."""
+    candles = _candles(spec, extra)
+    paths: dict[str, dict[int, float]] = {}
+    for symbol in spec.symbols:
+        rng = random.Random(f"{spec.seed}:prices:{symbol}")
+        price = 10 ** rng.uniform(0, 4)
+        series: dict[int, float] = {}
+        for candle in candles:
+            price *= math.exp(rng.gauss(0.0, 0.004))
+            series[candle] = round(price, 8)
+        paths[symbol] = series
+    return paths
+
+
+def write_prices(path: str | Path, spec: JournalSpec, *, extra: int = 30) -> Path:
+    """The spec's closes as a price CSV (symbol, timestamp in epoch milliseconds, close), ``extra`` candles past
+    the last one so that every candle has its forward returns."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("symbol,timestamp,close\n")
+        for symbol, series in price_path(spec, extra).items():
+            for candle, close in series.items():
+                handle.write(f"{symbol},{candle * 1000},{close!r}\n")
+    return path
+
+
 def _joined_events(spec: JournalSpec) -> Iterator[dict[str, Any]]:
     rng = random.Random(spec.seed)
+    closes = price_path(spec) if spec.closes else None
     overrides = dict(spec.thresholds)
     known = {c.name for _, cs in (*SCANNER_STAGES, *STRATEGIES) for c in cs}
     unknown = sorted(set(overrides) - known)
@@ -313,6 +352,8 @@ def _joined_events(spec: JournalSpec) -> Iterator[dict[str, Any]]:
                                 reason = f"signal:{stage}:{check.name}"
                             payload.update(value=value, threshold=threshold, direction=check.direction)
                             payload["candle_ts"] = candle_ts
+                            if closes is not None:
+                                payload["close"] = closes[symbol][candle_ts]
                             if coerced:  # a NaN fails whatever the threshold, as comparisons with NaN do
                                 payload["value"] = value = None
                                 payload["value__coerced"] = "nan"

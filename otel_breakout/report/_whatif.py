@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_SHARES",
     "Advice",
     "CheckFigures",
+    "WhatIfCounter",
     "advise",
     "median",
     "move_threshold",
@@ -93,6 +94,29 @@ def _shares(
     return list(found.values())
 
 
+class WhatIfCounter:
+    """Exactly what moving one check's threshold by a relative change would have changed in the recorded data."""
+
+    def __init__(self, figures: CheckFigures) -> None:
+        self._near = sorted(figures.near_gaps)
+        self._all = sorted([*figures.near_gaps, *figures.far_gaps])
+        self._blocked = sorted(figures.blocked_gaps)
+        self._total = figures.blocked
+
+    def at(self, label: str, relative: float, threshold: float) -> WhatIf:
+        extra = bisect_right(self._blocked, relative)
+        n_near = len(self._near)
+        return WhatIf(
+            label=label,
+            threshold=threshold,
+            relative_change=relative,
+            failures_passing=bisect_right(self._all, relative),
+            near_miss_share=bisect_right(self._near, relative) / n_near if n_near else 0.0,
+            extra_passing=extra,
+            blocked_share=extra / self._total if self._total else 0.0,
+        )
+
+
 def advise(
     figures: CheckFigures,
     direction: str | None,
@@ -100,13 +124,12 @@ def advise(
     noun: str,
     shares: Sequence[float] = DEFAULT_SHARES,
 ) -> Advice:
-    """The seed rule, the recommendation and every candidate for one check (with near misses or recoverable
-    lone blocks). ``noun`` names what was blocked ("signals", "candidates") in the labels."""
+    """The seed rule, the smallest change recovering ``recover_share`` and every candidate for one check (with
+    near misses or recoverable lone blocks). ``noun`` names what was blocked ("signals", "candidates")."""
     f = figures
     if not f.near_gaps and not f.blocked_gaps:
         raise ValueError("a check needs near misses or recoverable lone blocks to be advised on")
     near_sorted = sorted(f.near_gaps)
-    all_sorted = sorted([*f.near_gaps, *f.far_gaps])
     blocked_sorted = sorted(f.blocked_gaps)
     n_near = len(near_sorted)
     basis = BLOCKED if f.blocked_gaps else NEAR_MISSES
@@ -114,18 +137,7 @@ def advise(
     vary = min(thresholds) != max(thresholds)
     # Changes are shown against the median threshold of the failures the recommendation is based on.
     t_ref = median(f.blocked_thresholds if basis == BLOCKED else f.near_thresholds)
-
-    def evaluate(label: str, relative: float, threshold: float) -> WhatIf:
-        extra = bisect_right(blocked_sorted, relative)
-        return WhatIf(
-            label=label,
-            threshold=threshold,
-            relative_change=relative,
-            failures_passing=bisect_right(all_sorted, relative),
-            near_miss_share=bisect_right(near_sorted, relative) / n_near if n_near else 0.0,
-            extra_passing=extra,
-            blocked_share=extra / f.blocked if f.blocked else 0.0,
-        )
+    evaluate = WhatIfCounter(f).at
 
     def at(relative: float, value: float) -> float:
         # With one threshold throughout, the candidate threshold is the recorded value itself.

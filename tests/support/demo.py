@@ -19,6 +19,7 @@ from tests.support.binaries import venv_bin
 
 _URL = re.compile(r"metrics \(Prometheus\)\s+(http://\S+)/api/metrics")
 _DONE = re.compile(r"done: (\d+) cycles, signals: (.*?), trades opened")
+_EQUITY = re.compile(r"done: .*, equity ([\d,.-]+), cycle p50")
 
 
 @dataclass
@@ -56,6 +57,9 @@ class DemoProcess:
 
     def events(self) -> list[dict[str, object]]:
         return [json.loads(line) for path in self.journal() for line in path.read_text().splitlines()]
+
+    def final_equity(self) -> float:
+        return float(self.wait_for(_EQUITY.pattern).group(1).replace(",", ""))
 
     def final_signals(self) -> dict[str, int]:
         text = self.wait_for(_DONE.pattern).group(2)
@@ -113,3 +117,33 @@ def run_demo_to_end(
         demo.wait_for(_DONE.pattern)
     assert demo.process.returncode == 0, demo.output
     return demo
+
+
+def engine_outcome(
+    scenario: str, seed: int, settings: Sequence[str] = (), *, cycles: int = 240, symbols: int = 200
+) -> tuple[int, float]:
+    """Signals and final equity of the demo's engine with telemetry off, in this process.
+
+    The engine does the same trading work whatever its telemetry (the demo benchmark's baseline relies on
+    it), so this is what ``otel-breakout demo --scenario S --seed N --set ...`` ends with, in half the time;
+    tests/test_demo_scenarios.py checks the two agree.
+    """
+    from otel_breakout import Settings, Telemetry
+    from otel_breakout.demo._config import DemoConfig
+    from otel_breakout.demo._engine import Engine
+    from otel_breakout.demo._market import Market
+    from otel_breakout.demo._scenarios import get_scenario
+    from otel_breakout.diagnostics import DiagnosticsCollector
+    from otel_breakout.metrics import MetricsLogger
+
+    spec = get_scenario(scenario)
+    config = DemoConfig().with_overrides(spec.overrides, source=f"scenario {scenario}:").with_settings(settings)
+    off = Telemetry.create(Settings.from_env({"OTEL_SDK_DISABLED": "true"}))
+    market = Market(symbols, seed, spec.profile, config.bar_seconds)
+    market.warm_up()
+    collector = DiagnosticsCollector(enabled=False, telemetry=off)
+    engine = Engine(config, market, tracer=off.get_tracer("test"), collector=collector, metrics=MetricsLogger(off))
+    for _ in range(cycles):
+        engine.run_cycle()
+    off.shutdown()
+    return sum(engine.totals.signals.values()), engine.positions.equity

@@ -97,6 +97,7 @@ def signal_event(
 
 def write_journal_lines(path: Path, lines: Iterable[dict[str, Any] | bytes]) -> Path:
     """Events are encoded as the collector would; bytes are written as they are (bring your own newline)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
         for line in lines:
             handle.write(line if isinstance(line, bytes) else encode_event(line))

@@ -8,13 +8,16 @@ package's report must agree with it exactly (see ``comparable``).
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import math
+import os
 import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from otel_breakout.report import DiagnosticsReport
@@ -57,10 +60,24 @@ class _Event:
     threshold: Any
     direction: Any
     candle_ts: Any
+    close: Any = None
 
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_JOURNAL_NAME = re.compile(r"^diag_(.+)_\d+(?:\.\d+)?\.jsonl(?:\.gz)?$")
+
+
+def _legacy(obj: Any, path: str) -> Any:
+    """A seed-format line (no v, no session_id) in a file whose name carries a session, as a schema-1 event."""
+    match = _JOURNAL_NAME.match(os.path.basename(path))
+    if match is None or not isinstance(obj, dict) or "v" in obj or "session_id" in obj:
+        return obj
+    if not all(key in obj for key in ("ts", "component", "stage")):
+        return obj
+    return {**obj, "v": 1, "session_id": match.group(1), "trace_id": None}
 
 
 def _cause(obj: Any) -> str | None:
@@ -123,6 +140,7 @@ def _read(paths: list[str], max_line_bytes: int) -> tuple[list[_Event], Counter[
             except ValueError:
                 skipped["truncated" if last else "not_json"] += 1
                 continue
+            obj = _legacy(obj, source.path)
             cause = _cause(obj)
             if cause is not None:
                 skipped[cause] += 1
@@ -145,6 +163,7 @@ def _read(paths: list[str], max_line_bytes: int) -> tuple[list[_Event], Counter[
                     payload.get("threshold"),
                     payload.get("direction"),
                     payload.get("candle_ts"),
+                    payload.get("close"),
                 )
             )
     return events, skipped, lines_total, files
@@ -202,22 +221,30 @@ def _worst(failures: list[_Failure]) -> tuple[float, Any, Any]:
     return gap, value, threshold
 
 
+# An evaluation inside a candidate: (check name, passed, failure or None, value, threshold).
+_Item = tuple[str, bool, _Failure | None, Any, Any]
+
+
 class _Candidates:
     """Stage candidates (the funnel) and signal candidates (what blocked signals), from all evaluations at once."""
 
     def __init__(self) -> None:
-        self.groups: dict[tuple[Any, ...], list[tuple[str, bool, _Failure | None]]] = {}
-        self.candles: dict[tuple[Any, ...], dict[tuple[str, str], list[tuple[str, bool, _Failure | None]]]] = {}
-        self.funnel: dict[tuple[str, str], list[Any]] = {}
+        self.groups: dict[tuple[Any, ...], list[_Item]] = {}
+        self.candles: dict[tuple[Any, ...], dict[tuple[str, str], list[_Item]]] = {}
+        self.funnel: dict[tuple[str, str], list[Any]] = {}  # every stage candidate
+        self.trace_funnel: dict[tuple[str, str], list[Any]] = {}  # those grouped by trace (not on a candle)
+        self.patterns: list[dict[tuple[str, str], str | None]] = []  # per candle: stage -> first failing check
         self.sole: dict[Check, list[tuple[float, Any, Any]]] = {}  # stage level, non-signal components
         self.sole_blocked: Counter[Check] = Counter()
-        self.signal: dict[Check, list[tuple[float, Any, Any]]] = {}
+        self.signal: dict[Check, list[tuple[float, Any, Any, Any]]] = {}  # (gap, value, threshold, at)
         self.signal_blocked: Counter[Check] = Counter()
         self.signal_failed: Counter[Check] = Counter()
         self.strategies: dict[str, list[Any]] = {}
+        self.fired: list[tuple[str, Any]] = []  # (strategy, (symbol, candle_ts)) of signals fired on candles
+        self.fired_values: dict[Check, list[tuple[Any, Any, Any]]] = {}  # check -> (value, threshold, at)
 
     def add(self, e: _Event, key: Any, failure: _Failure | None) -> None:
-        item = (str(e.name), bool(e.passed), failure)
+        item = (str(e.name), bool(e.passed), failure, e.value, e.threshold)
         numeric = isinstance(key, (int, float)) and not isinstance(key, bool)
         if numeric and e.component in ("scanner", "signal"):
             candle = self.candles.setdefault((e.session, e.symbol, key), {})
@@ -229,25 +256,34 @@ class _Candidates:
 
     def finish(self) -> None:
         for (_, comp, stage, _, _), items in self.groups.items():
-            self._stage(comp, stage, items)
+            self._stage(comp, stage, items, self.trace_funnel)
             if comp == "signal":
-                self._signal(stage, [("signal", stage, items)])
-        for candle in self.candles.values():
+                self._signal(stage, [("signal", stage, items)], None)
+        for (_, symbol, candle_ts), candle in self.candles.items():
             filters = [(comp, stage, items) for (comp, stage), items in candle.items() if comp != "signal"]
+            pattern = {}
             for (comp, stage), items in candle.items():
-                self._stage(comp, stage, items)
+                self._stage(comp, stage, items, None)
+                failed = [f for _, _, f, _, _ in items if f is not None]
+                pattern[(comp, stage)] = failed[0][0] if failed else None
+            self.patterns.append(pattern)
             for (comp, stage), items in candle.items():
                 if comp == "signal":
-                    self._signal(stage, [*filters, ("signal", stage, items)])
+                    self._signal(stage, [*filters, ("signal", stage, items)], (symbol, candle_ts))
 
-    def _stage(self, comp: str, stage: str, items: list[tuple[str, bool, _Failure | None]]) -> None:
-        row = self.funnel.setdefault((comp, stage), [0, 0, Counter()])
-        row[0] += 1
-        failed = [f for _, _, f in items if f is not None]
+    def _stage(self, comp: str, stage: str, items: list[_Item], trace: dict[tuple[str, str], list[Any]] | None) -> None:
+        rows = [self.funnel.setdefault((comp, stage), [0, 0, Counter()])]
+        if trace is not None:
+            rows.append(trace.setdefault((comp, stage), [0, 0, Counter()]))
+        failed = [f for _, _, f, _, _ in items if f is not None]
+        for row in rows:
+            row[0] += 1
+            if not failed:
+                row[1] += 1
+            else:
+                row[2][failed[0][0]] += 1
         if not failed:
-            row[1] += 1
             return
-        row[2][failed[0][0]] += 1
         if comp != "signal" and len({f[0] for f in failed}) == 1:
             check = (comp, stage, failed[0][0])
             self.sole_blocked[check] += 1
@@ -255,14 +291,14 @@ class _Candidates:
             if worst[0] != math.inf:
                 self.sole.setdefault(check, []).append(worst)
 
-    def _signal(self, strategy: str, parts: list[tuple[str, str, list[tuple[str, bool, _Failure | None]]]]) -> None:
+    def _signal(self, strategy: str, parts: list[tuple[str, str, list[_Item]]], at: Any) -> None:
         row = self.strategies.setdefault(strategy, [0, 0, 0, 0, Counter()])
         row[0] += 1
         failing: dict[Check, list[_Failure]] = {}
         names_per_stage: list[list[Check]] = []
         for comp, stage, items in parts:
             names: list[Check] = []
-            for _, _, f in items:
+            for _, _, f, _, _ in items:
                 if f is None:
                     continue
                 check = (comp, stage, f[0])
@@ -272,6 +308,15 @@ class _Candidates:
             names_per_stage.append(names[:MAX_FAILING_NAMES])
         if not failing:
             row[1] += 1
+            if at is not None:
+                self.fired.append((strategy, at))
+                for comp, stage, items in parts:
+                    seen = set()
+                    for name, passed, _, value, threshold in items:
+                        if not (passed and _is_number(value) and _is_number(threshold)) or name in seen:
+                            continue
+                        seen.add(name)
+                        self.fired_values.setdefault((comp, stage, name), []).append((value, threshold, at))
             return
         if len(failing) == 1:
             ((check, failures),) = failing.items()
@@ -281,7 +326,7 @@ class _Candidates:
             self.signal_failed[check] += 1
             worst = _worst(failures)
             if worst[0] != math.inf:
-                self.signal.setdefault(check, []).append(worst)
+                self.signal.setdefault(check, []).append((*worst, at))
             return
         row[3] += 1
         for names in names_per_stage:
@@ -292,8 +337,8 @@ class _Candidates:
 def _what_if(
     check: Check, stats: dict[str, Any], cands: _Candidates, margin: float, share: float
 ) -> dict[str, Any] | None:
-    signals = check[0] == "signal" or cands.signal_failed[check] > 0
-    blocked = cands.signal.get(check, []) if signals else cands.sole.get(check, [])
+    signals = check[0] == "signal" or cands.signal_failed[check] > 0 or check in cands.fired_values
+    blocked = [b[:3] for b in cands.signal.get(check, [])] if signals else cands.sole.get(check, [])
     total = cands.signal_blocked[check] if signals else cands.sole_blocked[check]
     gaps = stats["gaps"]
     if not gaps and not blocked:
@@ -339,6 +384,11 @@ def reference_report(
     symbols: set[str] | None = None,
     sessions: set[str] | None = None,
     max_line_bytes: int = 1 << 20,
+    prices: list[str] | None = None,
+    horizons: tuple[int, ...] = (5, 10, 20),
+    horizon: int = 20,
+    cost_bps: float = 10.0,
+    min_outcomes: int = 30,
 ) -> dict[str, Any]:
     events, skipped, lines_total, files = _read(paths, max_line_bytes)
     kept = [
@@ -400,6 +450,7 @@ def reference_report(
             continue
         cands.add(e, key, failure)
     cands.finish()
+    funnel = _funnel(cands)
 
     near_out: dict[Check, Any] = {}
     what_if: dict[Check, Any] = {}
@@ -441,8 +492,10 @@ def reference_report(
         top = min(alone, key=lambda c: (-alone[c], -failures_of(c), _label(*c), *c), default=None)
         strategies[strategy] = (count, fired, one, several, None if top is None else _label(*top))
 
+    outcomes = _outcomes(events, cands, near, what_if, prices, horizons, horizon, cost_bps, min_outcomes)
     total_failures = sum(reasons.values())
     return {
+        "outcomes": outcomes,
         "lines": lines_total,
         "skipped": dict(sorted(skipped.items())),
         "events": len(kept),
@@ -459,7 +512,7 @@ def reference_report(
             symbol: sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:3]
             for symbol, counter in per_symbol.items()
         },
-        "funnel": {stage: (row[0], row[1], dict(row[2])) for stage, row in cands.funnel.items()},
+        "funnel": funnel,
         "ungrouped": ungrouped,
         "near_misses": near_out,
         "what_if": what_if,
@@ -468,6 +521,158 @@ def reference_report(
         "strategies": strategies,
         "evidence": {reason: _examples(items) for reason, items in evidence.items()},
     }
+
+
+def _funnel(cands: _Candidates) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """(in, left, {check: removed}, evaluated) per stage: on a candle, in the order its stages first appeared,
+    a scanner stage counts when every scanner stage before it passed, a strategy when all of them did; stage
+    candidates grouped by trace count as they are."""
+    entered = {skey: [row[0], row[1], Counter(row[2])] for skey, row in cands.trace_funnel.items()}
+    for pattern in cands.patterns:  # dicts: the candle's stages in the order they first appeared
+        scanned = all(status is None for skey, status in pattern.items() if skey[0] != "signal")
+        through = True
+        for skey, status in pattern.items():
+            if scanned if skey[0] == "signal" else through:
+                row = entered.setdefault(skey, [0, 0, Counter()])
+                row[0] += 1
+                if status is None:
+                    row[1] += 1
+                else:
+                    row[2][status] += 1
+            if skey[0] != "signal" and status is not None:
+                through = False
+    out = {}
+    for skey, all_row in cands.funnel.items():
+        row = entered.get(skey, [0, 0, Counter()])
+        out[skey] = (row[0], row[1], {k: v for k, v in row[2].items() if v}, all_row[0])
+    return out
+
+
+def _ms(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number):
+        return None
+    return round(number * 1000) if abs(number) < 1e11 else round(number)
+
+
+def _outcomes(
+    events: list[_Event],
+    cands: _Candidates,
+    near: dict[Check, dict[str, Any]],
+    what_if: dict[Check, Any],
+    prices: list[str] | None,
+    horizons: tuple[int, ...],
+    horizon: int,
+    cost_bps: float,
+    min_outcomes: int,
+) -> dict[str, Any]:
+    """Per check, the fired signals' and the lone-blocked candidates' outcome statistics at every horizon."""
+    closes: dict[str, dict[int, float]] = {}
+    for e in events:  # every event's close counts, also those the time and symbol filters leave out
+        ms = _ms(e.candle_ts) if _is_number(e.candle_ts) else None
+        if ms is not None and isinstance(e.symbol, str) and _is_number(e.close) and e.close > 0:
+            closes.setdefault(e.symbol, {}).setdefault(ms, float(e.close))
+    for path in prices or []:
+        with open(path, "rb") as raw:
+            compressed = raw.read(2) == b"\x1f\x8b"
+        opener: Any = gzip.open if compressed else open
+        with opener(path, "rt", encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                ms, close = _ms(row["timestamp"]), float(row["close"])
+                if ms is not None:
+                    closes.setdefault(row["symbol"], {}).setdefault(ms, close)
+    gaps: Counter[int] = Counter()
+    for series in closes.values():
+        times = sorted(series)
+        gaps.update(b - a for a, b in pairwise(times))
+    if not gaps:
+        return {"basis": "no_outcomes"}
+    bar = min(gaps.items(), key=lambda item: (-item[1], item[0]))[0]
+    cost = cost_bps / 10_000
+
+    def returns(at: Any) -> list[float | None]:
+        symbol, candle = at
+        series = closes.get(symbol, {})
+        ms = _ms(candle)
+        entry = series.get(ms) if ms is not None else None
+        if entry is None or ms is None:
+            return [None for _ in horizons]
+        return [None if (later := series.get(ms + h * bar)) is None else later / entry - 1 - cost for h in horizons]
+
+    decision = horizons.index(horizon)
+    reference = [[r for _, at in cands.fired if (r := returns(at)[j]) is not None] for j in range(len(horizons))]
+    judged = sum(
+        1
+        for rows in cands.signal.values()
+        for row in rows
+        if row[3] is not None and returns(row[3])[decision] is not None
+    )
+    if not reference[decision] and not judged:
+        return {"basis": "no_outcomes"}
+
+    def stats(values: list[float], candidates: int, bounds: tuple[float, float]) -> tuple[Any, ...]:
+        if not values:
+            return (candidates, 0, None, None, None)
+        clipped = [min(max(v, bounds[0]), bounds[1]) for v in values]
+        wins = sum(1 for v in values if v > 0)
+        return (
+            candidates,
+            len(values),
+            statistics.median(values),
+            math.fsum(clipped) / len(values),
+            wins / len(values),
+        )
+
+    def bounds_of(values: list[float]) -> tuple[float, float]:
+        ordered = sorted(values)
+        if not ordered:
+            return (0.0, 0.0)
+        last = len(ordered) - 1
+        return (ordered[min(last, int(0.02 * len(ordered)))], ordered[min(last, int(0.98 * len(ordered)))])
+
+    per_check: dict[Check, Any] = {}
+    for check in {*near, *cands.fired_values}:
+        fired_rows = cands.fired_values.get(check, [])
+        signals = check[0] == "signal" or cands.signal_failed[check] > 0 or bool(fired_rows)
+        if not signals:
+            continue
+        votes = near[check]["votes"] if check in near else Counter()
+        if votes["recorded_min"] or votes["recorded_max"]:
+            direction: str | None = "max" if votes["recorded_max"] > votes["recorded_min"] else "min"
+        elif votes["inferred_min"] or votes["inferred_max"]:
+            direction = "max" if votes["inferred_max"] > votes["inferred_min"] else "min"
+        else:
+            above = sum(1 for v, t, _ in fired_rows if v > t)
+            below = sum(1 for v, t, _ in fired_rows if v < t)
+            direction = None if above == below else "min" if above > below else "max"
+
+        def margin(value: float, threshold: float, direction: str | None = direction) -> float:
+            diff = value - threshold if direction != "max" else threshold - value
+            if direction is None:
+                diff = abs(diff)
+            return diff / abs(threshold) if threshold != 0 else diff
+
+        fired = [at for v, t, at in fired_rows if margin(v, t) >= 0]
+        blocked = [row[3] for row in cands.signal.get(check, []) if row[3] is not None]
+        decided = [at for at in fired if returns(at)[decision] is not None]
+        if check not in what_if and len(decided) < 2 * min_outcomes:
+            continue
+        fired_stats, blocked_stats = [], []
+        for j, h in enumerate(horizons):
+            f = [r for at in fired if (r := returns(at)[j]) is not None]
+            b = [r for at in blocked if (r := returns(at)[j]) is not None]
+            bounds = bounds_of([*f, *b, *reference[j]])
+            fired_stats.append((h, *stats(f, len(fired), bounds)))
+            blocked_stats.append((h, *stats(b, len(blocked), bounds)))
+        per_check[check] = (tuple(fired_stats), tuple(blocked_stats))
+    signals_total = len(cands.fired)
+    summary = tuple((h, *stats(reference[j], signals_total, bounds_of(reference[j]))) for j, h in enumerate(horizons))
+    return {"basis": "outcomes", "bar_ms": bar, "reference": summary, "checks": per_check}
 
 
 def _valid_trace(trace: str | None) -> bool:
@@ -497,18 +702,34 @@ def comparable(report: DiagnosticsReport) -> dict[str, Any]:
             "inconsistent": row.inconsistent,
             "non_numeric": row.non_numeric,
         }
+    per_check: dict[Check, Any] = {}
     for rec in report.recommendations:
+        if rec.outcomes is not None:
+            per_check[(rec.component, rec.stage, rec.name)] = tuple(
+                tuple((s.horizon, s.candidates, s.outcomes, s.median, s.mean, s.win_share) for s in stats)
+                for stats in (rec.outcomes.fired, rec.outcomes.blocked)
+            )
+        if rec.recover is None:
+            continue
         what_if[(rec.component, rec.stage, rec.name)] = {
             "unit": rec.unit,
-            "basis": rec.basis,
+            "basis": rec.what_if_basis,
             "sole_blocked": rec.sole_blocked,
             "recoverable": rec.recoverable,
-            "recommended": (
-                rec.recommended.relative_change,
-                rec.recommended.failures_passing,
-                rec.recommended.extra_passing,
-            ),
+            "recommended": (rec.recover.relative_change, rec.recover.failures_passing, rec.recover.extra_passing),
             "candidates": sorted({(w.relative_change, w.failures_passing, w.extra_passing) for w in rec.candidates}),
+        }
+    summary = report.outcomes
+    if summary is None or summary.basis != "outcomes":
+        outcomes: dict[str, Any] = {"basis": "no_outcomes"}
+    else:
+        outcomes = {
+            "basis": "outcomes",
+            "bar_ms": round((summary.bar_seconds or 0) * 1000),
+            "reference": tuple(
+                (s.horizon, s.candidates, s.outcomes, s.median, s.mean, s.win_share) for s in summary.reference
+            ),
+            "checks": per_check,
         }
     evidence: dict[str | None, list[tuple[str, int, str | None]]] = {}
     for item in report.evidence:
@@ -534,9 +755,11 @@ def comparable(report: DiagnosticsReport) -> dict[str, Any]:
                 stage.candidates_in,
                 stage.left,
                 {step.name: step.removed for step in stage.steps if step.removed},
+                stage.evaluated,
             )
             for stage in report.funnel
         },
+        "outcomes": outcomes,
         "ungrouped": t.ungrouped_evaluations,
         "near_misses": near_out,
         "what_if": what_if,
