@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
 
 import httpx
-import pytest
 
 from otel_breakout.api import ApiServer, create_app
 from otel_breakout.metrics import MetricsLogger
-from otel_breakout.testing import TelemetryCapture, capture_telemetry
+from otel_breakout.testing import TelemetryCapture
 from tests.support.sources import calm_monitor
 
 HALF_SENT = b"GET /api/metrics/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"  # no blank line: the headers never end
-
-
-@pytest.fixture
-def capture() -> Iterator[TelemetryCapture]:
-    capture = capture_telemetry()
-    yield capture
-    capture.close()
 
 
 def _server(capture: TelemetryCapture, **options: float) -> ApiServer:

@@ -5,7 +5,6 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,15 +37,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def capture() -> Iterator[TelemetryCapture]:
-    capture = capture_telemetry()
-    try:
-        yield capture
-    finally:
-        capture.close()
 
 
 def _rss_mb() -> float:
