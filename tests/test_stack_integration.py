@@ -27,7 +27,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.support.demo_bot import ENVIRONMENT, demo_bot
+from tests.support.demo_bot import ENVIRONMENT, Scenario, ScrapeTarget, demo_bot
 from tests.support.prometheus import (
     Alertmanager,
     Prometheus,
@@ -38,7 +38,6 @@ from tests.support.prometheus import (
     webhook_sink,
 )
 from tests.support.promql import Selector, selectors, substitute
-from tests.support.simulated_bot import Scenario, ScrapeTarget
 from tests.support.stack import (
     ALERTMANAGER_CONFIG,
     BOT_JOB,
