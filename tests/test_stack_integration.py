@@ -34,7 +34,6 @@ from tests.support.prometheus import (
     WebhookSink,
     running_alertmanager,
     running_prometheus,
-    wait_for,
     webhook_sink,
 )
 from tests.support.promql import Selector, selectors, substitute
@@ -53,6 +52,7 @@ from tests.support.stack import (
     load_yaml,
     rule_queries,
 )
+from tests.support.waits import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
