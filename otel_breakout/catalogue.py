@@ -10,6 +10,7 @@ catalogue through the Prometheus reader and compares).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -24,8 +25,8 @@ __all__ = [
     "ENGINE_STATES",
     "GROUPS",
     "IDENTITY_ATTRIBUTES",
+    "LEGACY_ALIASES",
     "OUTCOMES",
-    "SEED_ALIASES",
     "MetricSpec",
     "UnknownMetricError",
     "bucket_boundaries",
@@ -256,12 +257,24 @@ CATALOGUE: tuple[MetricSpec, ...] = (
 
 _BY_NAME = {spec.name: spec for spec in CATALOGUE}
 
-# The seed's MetricsLogger names, accepted by ``MetricsLogger.record()`` and ``series()`` for parity.
-SEED_ALIASES: Mapping[str, str] = {
+# The original system's MetricsLogger names, accepted by ``MetricsLogger.record()`` and ``series()`` for parity.
+LEGACY_ALIASES: Mapping[str, str] = {
     "engine_cycle_time": "breakout.engine.cycle.duration",
     "scanner_symbols_scanned": "breakout.scanner.symbols.scanned",
     "trade_pnl": "breakout.trade.pnl",
 }
+
+# Old public names, kept for one release: reading one warns and answers with the new name's value.
+_DEPRECATED = {"SEED_ALIASES": "LEGACY_ALIASES"}
+
+
+def __getattr__(name: str) -> Mapping[str, str]:
+    new = _DEPRECATED.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(f"otel_breakout.catalogue.{name} is deprecated; use {new}", DeprecationWarning, stacklevel=2)
+    value: Mapping[str, str] = globals()[new]
+    return value
 
 
 class UnknownMetricError(KeyError):
@@ -273,8 +286,8 @@ class UnknownMetricError(KeyError):
 
 
 def get_spec(name: str) -> MetricSpec:
-    """The spec for ``name`` (or a seed alias); a clear :class:`UnknownMetricError` listing close names otherwise."""
-    spec = _BY_NAME.get(SEED_ALIASES.get(name, name))
+    """The spec for ``name`` (or a legacy alias); a clear :class:`UnknownMetricError` listing close names otherwise."""
+    spec = _BY_NAME.get(LEGACY_ALIASES.get(name, name))
     if spec is not None:
         return spec
     tail = re.split(r"[._]", name)[-1]

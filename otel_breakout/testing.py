@@ -11,6 +11,11 @@ Installed as a ``pytest11`` entry point, so the fixtures are available as soon a
         [event] = otel_capture.diagnostics()
         assert event.reason == "filter:min_volume"
 
+    def test_sampling_off_records_no_span():
+        with capture_telemetry(sampler="always_off") as capture:  # configure() keywords, closed on exit
+            run_one_cycle(capture.telemetry)
+            assert capture.spans() == []
+
 Every :class:`~otel_breakout.DiagnosticsCollector` bound to the captured ``Telemetry`` (the fixture's, or
 one your code builds with ``telemetry=otel_capture.telemetry``) reports its events to the capture, after
 the same scrubbing and coercion as every other sink.
@@ -109,9 +114,16 @@ class TelemetryCapture:
         return points
 
     def close(self) -> None:
+        """Shut the telemetry down (once; later calls do nothing)."""
         if not self._closed:
             self._closed = True
             self.telemetry.shutdown()
+
+    def __enter__(self) -> TelemetryCapture:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def capture_telemetry(
@@ -150,11 +162,10 @@ def capture_telemetry(
 def otel_capture() -> Iterator[TelemetryCapture]:
     """An isolated, in-memory :class:`TelemetryCapture`; internal telemetry errors re-raise."""
     previous = set_internal_errors_raise(True)
-    capture = capture_telemetry()
     try:
-        yield capture
+        with capture_telemetry() as capture:
+            yield capture
     finally:
-        capture.close()
         set_internal_errors_raise(previous)
 
 

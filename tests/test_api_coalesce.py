@@ -7,6 +7,7 @@ import time
 import pytest
 
 from otel_breakout.api._coalesce import Coalescer
+from tests.support.waits import until_async
 
 
 class Renderer:
@@ -39,7 +40,7 @@ def test_a_burst_shares_renderings_and_nobody_gets_an_older_one() -> None:
             return begun, await coalescer.call((True, True))
 
         first = asyncio.ensure_future(scrape())
-        await asyncio.sleep(0.01)  # the first rendering is under way
+        await until_async(lambda: renderer.started == 1, what="the first rendering")
         rest = [asyncio.ensure_future(scrape()) for _ in range(30)]
         return [await first, *[await r for r in rest]]
 
@@ -68,10 +69,11 @@ def test_a_hung_up_client_does_not_cancel_the_others() -> None:
 
     async def scenario() -> bytes:
         first = asyncio.ensure_future(coalescer.call((False, False)))
-        await asyncio.sleep(0.01)  # rendering 1 is under way; the next two wait for rendering 2
+        await until_async(lambda: renderer.started == 1, what="rendering 1")
+        # Rendering 1 is under way (it takes 50 ms): the next two wait for rendering 2.
         leaving = asyncio.ensure_future(coalescer.call((False, False)))
         staying = asyncio.ensure_future(coalescer.call((False, False)))
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # one turn of the loop: both tasks run up to their wait
         first.cancel()
         leaving.cancel()
         return await staying

@@ -71,10 +71,10 @@ headers = st.fixed_dictionaries(
 
 @pytest.fixture(scope="module")
 def capture() -> Iterator[TelemetryCapture]:
-    capture = capture_telemetry()
-    capture.telemetry.get_meter().create_counter("breakout.engine.cycles").add(1)
-    yield capture
-    capture.close()
+    # Module scope (Hypothesis runs many examples per test), so not the shared function-scoped fixture.
+    with capture_telemetry() as capture:
+        capture.telemetry.get_meter().create_counter("breakout.engine.cycles").add(1)
+        yield capture
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from otel_breakout.api import ApiServer, create_app
 from otel_breakout.metrics import MetricsLogger
 from otel_breakout.testing import TelemetryCapture, capture_telemetry
-from tests.support.prometheus import running_prometheus, wait_for
+from tests.support.prometheus import running_prometheus
 from tests.support.sources import calm_monitor
+from tests.support.waits import wait_for
 
 TOKEN = "correct-horse-battery-staple"
 

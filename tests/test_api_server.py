@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 
 from otel_breakout.api import ApiServer, create_app
 from otel_breakout.metrics import MetricsLogger
-from otel_breakout.testing import TelemetryCapture, capture_telemetry
+from otel_breakout.testing import TelemetryCapture
 from tests.support.sources import FixedMonitor, calm_monitor
 
 TOKEN = "correct-horse-battery-staple"
@@ -43,13 +43,11 @@ class SlowSnapshots:
 
 
 @pytest.fixture
-def capture() -> Iterator[TelemetryCapture]:
-    capture = capture_telemetry()
+def capture(capture: TelemetryCapture) -> TelemetryCapture:
     # The bot's own instrument, beside the logger's: a label value that needs escaping on the wire.
     own = capture.telemetry.get_meter("my_bot")
     own.create_gauge("my_bot.balance", "{quote}", "Balance by account.").set(10_250.5, {"account": 'main "A"'})
-    yield capture
-    capture.close()
+    return capture
 
 
 @pytest.fixture

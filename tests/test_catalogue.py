@@ -12,7 +12,7 @@ from otel_breakout.catalogue import (
     CATALOGUE,
     ENGINE_STATES,
     GROUPS,
-    SEED_ALIASES,
+    LEGACY_ALIASES,
     MetricSpec,
     UnknownMetricError,
     bucket_boundaries,
@@ -127,7 +127,7 @@ def test_issue_metrics_are_all_there() -> None:
 
 
 def test_get_spec_explains_unknown_names_and_accepts_seed_aliases() -> None:
-    for alias, name in SEED_ALIASES.items():
+    for alias, name in LEGACY_ALIASES.items():
         assert get_spec(alias).name == name
     with pytest.raises(UnknownMetricError) as caught:
         get_spec("breakout.signal")
@@ -206,3 +206,16 @@ def test_prometheus_name_rules() -> None:
     assert prometheus_name(spec("a..b", "updown_counter", "{thing}")) == "a_b"
     assert prometheus_name(spec("a.b", "gauge", "m/s")) == "a_b_meters_per_second"
     assert prometheus_name(spec("a.b", "counter", "{request}/s")) == "a_b_per_second_total"
+
+
+def test_seed_aliases_is_a_deprecated_name_for_legacy_aliases() -> None:
+    import otel_breakout.catalogue as catalogue
+
+    with pytest.warns(
+        DeprecationWarning, match=r"otel_breakout\.catalogue\.SEED_ALIASES is deprecated; use LEGACY_ALIASES"
+    ):
+        old = catalogue.SEED_ALIASES
+    assert old is LEGACY_ALIASES
+    assert "SEED_ALIASES" not in catalogue.__all__  # a star import must not warn
+    with pytest.raises(AttributeError, match="has no attribute 'NO_SUCH_NAME'"):
+        catalogue.NO_SUCH_NAME  # noqa: B018  # the attribute access is the test

@@ -4,6 +4,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import httpx
@@ -70,7 +71,8 @@ def test_serve_runs_the_api_and_stops_on_sigterm() -> None:
 @pytest.mark.slow
 def test_serve_exits_within_5_s_of_sigterm_with_a_black_holed_collector() -> None:
     port = free_port()
-    with black_hole() as endpoint:
+    waiting = threading.Event()
+    with black_hole(waiting) as endpoint:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "OTEL_BREAKOUT_API_TOKEN": TOKEN,
@@ -87,7 +89,7 @@ def test_serve_exits_within_5_s_of_sigterm_with_a_black_holed_collector() -> Non
         )
         try:
             wait_for(f"http://127.0.0.1:{port}/api/metrics/health", process)
-            time.sleep(1.5)
+            assert waiting.wait(20), "no export reached the black hole"
             sent = time.monotonic()
             process.send_signal(signal.SIGTERM)
             _, err = process.communicate(timeout=20)

@@ -40,9 +40,11 @@ def test_single_flight_returns_at_the_deadline_and_does_not_pile_up_a_second_cal
 
 def test_single_flight_with_no_time_starts_nothing() -> None:
     ran = threading.Event()
-    assert SingleFlight("test flush").run(ran.set, 0) is False
-    time.sleep(0.05)
-    assert not ran.is_set()
+    flight = SingleFlight("test flush")
+    assert flight.run(ran.set, 0) is False
+    # No thread now and nothing ran: a started one would be alive still, or would have run already.
+    assert "otel-breakout-test-flush" not in [thread.name for thread in threading.enumerate()]
+    assert not ran.is_set() and not flight.busy
 
 
 def test_single_flight_reports_false_results() -> None:

@@ -117,11 +117,12 @@ def test_sigterm_exits_within_5_s_whatever_the_collector_does(tmp_path: Path, co
 
 
 def test_a_second_ctrl_c_ends_the_shutdown_now(tmp_path: Path) -> None:
-    with black_hole() as endpoint:
+    waiting = threading.Event()
+    with black_hole(waiting) as endpoint:
         env = demo_env(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
         with running_demo(tmp_path, ["--no-api", "--duration", "60", "--symbols", "100"], env=env) as demo:
             demo.wait_for(r"cycle\s+\d+ ", timeout=30)
-            time.sleep(1)  # the first exports are waiting on the black hole now
+            assert waiting.wait(20), "no export reached the black hole"
             demo.process.send_signal(signal.SIGINT)
             demo.wait_for(r"Ctrl-C again to quit now", timeout=20)
             sent = time.monotonic()

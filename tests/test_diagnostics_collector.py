@@ -34,15 +34,6 @@ def log_records(capture: TelemetryCapture) -> list[Any]:
 
 
 @pytest.fixture
-def capture() -> Iterator[TelemetryCapture]:
-    captured = capture_telemetry()
-    try:
-        yield captured
-    finally:
-        captured.close()
-
-
-@pytest.fixture
 def collector(capture: TelemetryCapture, tmp_path: Path) -> Iterator[DiagnosticsCollector]:
     with capture.diagnostics_collector(tmp_path / "diag", session_id="S1") as made:
         yield made

@@ -4,7 +4,6 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,18 +11,6 @@ import pytest
 from otel_breakout import ConfigError, Settings, Telemetry
 from otel_breakout._logs import install_logging, install_trace_context_factory
 from otel_breakout.testing import TelemetryCapture, capture_telemetry
-
-
-@pytest.fixture
-def isolated_root() -> Iterator[logging.Logger]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield root
-    for handler in root.handlers:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
 
 
 def test_records_carry_trace_and_span_ids() -> None:

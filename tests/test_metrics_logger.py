@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,6 @@ from otel_breakout.testing import TelemetryCapture, capture_telemetry
 from tests.support.binaries import venv_bin
 
 Points = dict[frozenset[tuple[str, Any]], Any]
-
-
-@pytest.fixture
-def capture() -> Iterator[TelemetryCapture]:
-    capture = capture_telemetry()
-    try:
-        yield capture
-    finally:
-        capture.close()
 
 
 @pytest.fixture

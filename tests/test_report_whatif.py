@@ -69,12 +69,12 @@ def test_min_direction_strategy_condition(tmp_path: Path) -> None:
     assert rec is not None
     assert (rec.sole_blocked, rec.recoverable, rec.what_if_basis, rec.unit) == (4, 4, "blocked", "signals")
     assert (rec.verdict, rec.basis, rec.recommended) == ("untested", "no_outcomes", None)  # no prices
-    assert rec.seed_rule is not None and rec.recover is not None
+    assert rec.midpoint_rule is not None and rec.recover is not None
     # The seed's rule: midpoint of 2.0 and the median near-miss value 1.93 = 1.965, a 1.75% move, which
     # only c6 (gap 0.5%) clears: one failure passes, one more signal fires.
-    assert rec.seed_rule.threshold == pytest.approx(1.965)
-    assert rec.seed_rule.relative_change == pytest.approx(0.0175)
-    assert (rec.seed_rule.failures_passing, rec.seed_rule.extra_passing) == (1, 1)
+    assert rec.midpoint_rule.threshold == pytest.approx(1.965)
+    assert rec.midpoint_rule.relative_change == pytest.approx(0.0175)
+    assert (rec.midpoint_rule.failures_passing, rec.midpoint_rule.extra_passing) == (1, 1)
     # Recovering half of the four blocked signals takes the threshold down to 1.96 (c6 and c2 fire).
     assert (rec.recover.threshold, rec.direction) == (1.96, "min")
     assert rec.recover.relative_change == pytest.approx(0.02)
@@ -129,7 +129,7 @@ def test_max_direction_scanner_filter(tmp_path: Path) -> None:
     assert (stage.candidates_in, stage.left) == (5, 1)
     assert [(s.check, s.removed) for s in stage.steps] == [("filter:max_spread_bps", 4), ("filter:min_volume", 0)]
     rec = _recommendation(report, "filter:max_spread_bps")
-    assert rec.seed_rule is not None and rec.recover is not None
+    assert rec.midpoint_rule is not None and rec.recover is not None
     # No strategy looked at these scans: the unit is symbols through the stage, the basis the 3 it alone blocked.
     assert (rec.direction, rec.unit, rec.near_misses, rec.sole_blocked, rec.what_if_basis) == (
         "max",
@@ -140,8 +140,8 @@ def test_max_direction_scanner_filter(tmp_path: Path) -> None:
     )
     assert report.blocked == () and report.strategies == () and report.top_blocker() is None
     # Seed rule: midpoint of 8 and the median near-miss value 8.4 is 8.2 (2.5%): only s2 passes.
-    assert rec.seed_rule.threshold == pytest.approx(8.2)
-    assert (rec.seed_rule.failures_passing, rec.seed_rule.extra_passing) == (1, 1)
+    assert rec.midpoint_rule.threshold == pytest.approx(8.2)
+    assert (rec.midpoint_rule.failures_passing, rec.midpoint_rule.extra_passing) == (1, 1)
     # Half of three lone blocks is two: raise to 8.4, s2 and s1 pass: 2 more candidates.
     assert (rec.recover.threshold, rec.recover.failures_passing, rec.recover.extra_passing) == (8.4, 2, 2)
     assert rec.recover.relative_change == pytest.approx(0.05)

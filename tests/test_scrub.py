@@ -12,7 +12,6 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -171,15 +170,6 @@ def _sinks_text(capture: TelemetryCapture, diag: DiagnosticsCollector, directory
     }
 
 
-@pytest.fixture
-def capture() -> Iterator[TelemetryCapture]:
-    captured = capture_telemetry()
-    try:
-        yield captured
-    finally:
-        captured.close()
-
-
 def test_every_shape_in_every_diagnostics_sink(capture: TelemetryCapture, tmp_path: Path) -> None:
     with capture.diagnostics_collector(tmp_path, session_id="S") as diag:
         with capture.telemetry.get_tracer().start_as_current_span("scan"):
@@ -311,18 +301,6 @@ def test_export_warnings_are_scrubbed_by_the_filter(caplog: pytest.LogCaptureFix
 
 
 # --- stdlib log records ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def isolated_root() -> Iterator[logging.Logger]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield root
-    for handler in root.handlers:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
 
 
 class _Seen(logging.Handler):

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from tests.support.binaries import require_binary
-from tests.support.prometheus import running_alertmanager, wait_for
+from tests.support.prometheus import running_alertmanager
 from tests.support.stack import ALERTMANAGER_CONFIG, COLLECTOR_CONFIG, alert_rules, load_yaml
+from tests.support.waits import wait_for
 
 CONFIG: dict[str, Any] = load_yaml(ALERTMANAGER_CONFIG)
 

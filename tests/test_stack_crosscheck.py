@@ -200,7 +200,7 @@ def test_label_values_are_the_ones_our_code_emits() -> None:
             if matcher.op == "=":
                 values.setdefault(matcher.label, set()).add(matcher.value)
     assert values["state"] <= set(ENGINE_STATES)
-    assert values["component"] <= {"scanner", "signal"}  # CONTRACTS.md: record_filter / record_signal_condition
+    assert values["component"] <= {"scanner", "signal"}  # DiagnosticsCollector.record_filter / record_signal_condition
     assert values["outcome"] <= {"pass", "fail", "win", "loss", "breakeven"}
 
 

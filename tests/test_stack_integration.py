@@ -27,18 +27,16 @@ import httpx
 import pytest
 import yaml
 
-from tests.support.demo_bot import ENVIRONMENT, demo_bot
+from tests.support.demo_bot import ENVIRONMENT, Scenario, ScrapeTarget, demo_bot
 from tests.support.prometheus import (
     Alertmanager,
     Prometheus,
     WebhookSink,
     running_alertmanager,
     running_prometheus,
-    wait_for,
     webhook_sink,
 )
 from tests.support.promql import Selector, selectors, substitute
-from tests.support.simulated_bot import Scenario, ScrapeTarget
 from tests.support.stack import (
     ALERTMANAGER_CONFIG,
     BOT_JOB,
@@ -54,6 +52,7 @@ from tests.support.stack import (
     load_yaml,
     rule_queries,
 )
+from tests.support.waits import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -26,7 +26,7 @@ from otel_breakout.api._negotiation import (
 from otel_breakout.api._params import float_param, int_param
 from otel_breakout.api._responses import JSONResponse, error_response
 from otel_breakout.api._sources import MetricsSource, ResourceSource, SnapshotTaker
-from otel_breakout.catalogue import CATALOGUE, SEED_ALIASES, MetricSpec, prometheus_name
+from otel_breakout.catalogue import CATALOGUE, LEGACY_ALIASES, MetricSpec, prometheus_name
 
 __all__ = ["LIMITS", "Handlers"]
 
@@ -151,7 +151,7 @@ class Handlers:
             return None
         tracked = set(self.metrics_logger.names())
         prometheus = _BY_PROMETHEUS_NAME.get(name)
-        for candidate in (name, SEED_ALIASES.get(name), prometheus.name if prometheus else None):
+        for candidate in (name, LEGACY_ALIASES.get(name), prometheus.name if prometheus else None):
             if candidate is not None and candidate in tracked:
                 return candidate
         return None

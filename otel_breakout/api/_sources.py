@@ -1,6 +1,6 @@
 """What the API reads, as typing Protocols: the metrics part's classes satisfy them structurally.
 
-Keeping the API on these (the interfaces fixed in CONTRACTS.md) rather than on the concrete classes lets a
+Keeping the API on these (public in :mod:`otel_breakout.api`) rather than on the concrete classes lets a
 bot hand in its own logger or monitor, and keeps the import of the API light.
 """
 

@@ -9,7 +9,7 @@ from typing import Any
 __all__ = ["JOURNAL_FIELDS", "SCHEMA_VERSION", "DiagnosticsEvent"]
 
 SCHEMA_VERSION = 1
-# The keys of a journal line, in the order they are written (CONTRACTS.md).
+# The keys of a journal line, in the order they are written (the documented journal schema).
 JOURNAL_FIELDS: tuple[str, ...] = (
     "v",
     "ts",

@@ -17,7 +17,7 @@ from otel_breakout._internal import internal_errors_raise, log_internal_error, l
 from otel_breakout._settings import Settings
 from otel_breakout._telemetry import INSTRUMENTATION_SCOPE, Telemetry, get_telemetry
 from otel_breakout._version import __version__
-from otel_breakout.catalogue import CATALOGUE, ENGINE_STATES, SEED_ALIASES, UnknownMetricError, get_spec
+from otel_breakout.catalogue import CATALOGUE, ENGINE_STATES, LEGACY_ALIASES, UnknownMetricError, get_spec
 from otel_breakout.metrics._bound import (
     AnyBound,
     BoundCounter,
@@ -109,7 +109,7 @@ class MetricsLogger:
             self._instruments[spec.name] = instrument
             if spec.kind == "histogram":
                 self._histograms.append(instrument)
-        for alias, name in SEED_ALIASES.items():
+        for alias, name in LEGACY_ALIASES.items():
             self._instruments[alias] = self._instruments[name]
         self._names = [spec.name for spec in CATALOGUE if spec.name in self._instruments]
         # The hot path is one dict lookup: (name, *attributes as given) -> the cell they resolved to. Misses

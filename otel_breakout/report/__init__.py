@@ -9,29 +9,31 @@ candle prices, and returns a :class:`DiagnosticsReport` with ``to_markdown()`` a
 from otel_breakout.report._builder import DiagnosticsReportBuilder
 from otel_breakout.report._model import (
     BlockedReason,
-    DiagnosticsReport,
     EvidenceLink,
     FunnelStage,
     FunnelStep,
     GapBucket,
     InputFile,
     NearMissStats,
-    OutcomeBucket,
-    OutcomeEvidence,
-    OutcomeStats,
-    OutcomeSummary,
-    PriceSource,
     ReasonCount,
     ReasonEvidence,
-    Recommendation,
     ReportOptions,
     SkippedLines,
     StrategySignals,
     SymbolBlockers,
     Totals,
+)
+from otel_breakout.report._model_advice import (
+    OutcomeBucket,
+    OutcomeEvidence,
+    OutcomeStats,
+    OutcomeSummary,
+    PriceSource,
+    Recommendation,
     WhatIf,
 )
 from otel_breakout.report._records import SKIP_CAUSES
+from otel_breakout.report._report import DiagnosticsReport
 
 __all__ = [
     "SKIP_CAUSES",

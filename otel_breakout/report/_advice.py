@@ -14,7 +14,7 @@ import statistics
 from dataclasses import replace
 
 from otel_breakout.report._candidates import SIGNAL_COMPONENT
-from otel_breakout.report._model import OutcomeBucket, OutcomeEvidence, OutcomeStats, Recommendation, WhatIf
+from otel_breakout.report._model_advice import OutcomeBucket, OutcomeEvidence, OutcomeStats, Recommendation, WhatIf
 from otel_breakout.report._outcomes import Outcomes, outcome_stats
 from otel_breakout.report._records import CheckAcc
 from otel_breakout.report._verdict import KEEP, LOOSEN, TIGHTEN, TOO_FEW, UNTESTED, Item, Judgement, clip_bounds, judge
@@ -249,7 +249,7 @@ def recommend(
         flags=flags,
         recommended=recommended,
         outcomes=evidence,
-        seed_rule=advice.seed if advice is not None else None,
+        midpoint_rule=advice.seed if advice is not None else None,
         recover=advice.recommended if advice is not None else None,
         what_if_basis=advice.basis if advice is not None else None,
         candidates=advice.candidates if advice is not None else (),

@@ -6,6 +6,7 @@ import re
 from bisect import bisect_right
 from typing import Any
 
+from otel_breakout.report import _model as model
 from otel_breakout.report._advice import (
     OutcomeInputs,
     check_direction,
@@ -15,24 +16,10 @@ from otel_breakout.report._advice import (
 )
 from otel_breakout.report._aggregate import Aggregate
 from otel_breakout.report._blockers import blocked_reasons, strategy_signals
-from otel_breakout.report._model import (
-    DiagnosticsReport,
-    EvidenceLink,
-    FunnelStage,
-    FunnelStep,
-    GapBucket,
-    InputFile,
-    NearMissStats,
-    OutcomeSummary,
-    ReasonCount,
-    ReasonEvidence,
-    ReportOptions,
-    SkippedLines,
-    SymbolBlockers,
-    Totals,
-)
+from otel_breakout.report._model_advice import OutcomeSummary
 from otel_breakout.report._outcomes import Outcomes, outcome_stats
 from otel_breakout.report._records import BOUNDARY_TOLERANCE, OTHER, SKIP_CAUSES
+from otel_breakout.report._report import DiagnosticsReport
 from otel_breakout.report._validate import is_trace_id
 from otel_breakout.report._verdict import clip_bounds
 from otel_breakout.report._whatif import median
@@ -66,7 +53,7 @@ def _position(agg: Aggregate, key: tuple[str, str, str | None]) -> tuple[int, in
 
 
 def _outcome_summary(
-    agg: Aggregate, options: ReportOptions, outcomes: Outcomes | None, fired: list[tuple[float | None, ...]]
+    agg: Aggregate, options: model.ReportOptions, outcomes: Outcomes | None, fired: list[tuple[float | None, ...]]
 ) -> OutcomeSummary:
     """``fired``: every fired signal's returns at each horizon."""
     horizons = options.horizons
@@ -118,14 +105,14 @@ def _outcome_summary(
 
 def analyse(
     agg: Aggregate,
-    options: ReportOptions,
+    options: model.ReportOptions,
     trace_url_template: str,
     *,
     top_evidence: int = 5,
     outcomes: Outcomes | None = None,
 ) -> DiagnosticsReport:
     files = tuple(
-        InputFile(
+        model.InputFile(
             path=source.path,
             bytes=source.size,
             compressed=source.compressed,
@@ -170,7 +157,7 @@ def analyse(
 
     near_by_check = {key: len(acc.gaps) for key, acc in agg.checks.items()}
     reason_rows = tuple(
-        ReasonCount(
+        model.ReasonCount(
             reason,
             count,
             count / failures,
@@ -179,11 +166,11 @@ def analyse(
         for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
     )
     symbol_rows = tuple(
-        SymbolBlockers(
+        model.SymbolBlockers(
             symbol,
             total,
             tuple(
-                ReasonCount(reason, count, count / total, 0)
+                model.ReasonCount(reason, count, count / total, 0)
                 for reason, count in sorted(per.items(), key=lambda item: (-item[1], item[0]))[:3]
             ),
         )
@@ -222,7 +209,7 @@ def analyse(
         names = [name for _, name in sorted(stage_checks.get(skey, []))]
         names += sorted(set(removed) - set(names))
         steps = tuple(
-            FunnelStep(
+            model.FunnelStep(
                 check_label(skey[0], skey[1], name),
                 name,
                 removed_here.get(name, 0),
@@ -230,13 +217,13 @@ def analyse(
             )
             for name in names
         )
-        funnel_rows.append(FunnelStage(skey[0], skey[1], came, steps, passed_stage, seen))
+        funnel_rows.append(model.FunnelStage(skey[0], skey[1], came, steps, passed_stage, seen))
     candidates = sum(row.evaluated for row in funnel_rows)
 
     # --- near misses and recommendations ------------------------------------------------------------
     margin = options.near_miss_margin
     uppers = tuple(margin * f for f in GAP_BUCKET_FRACTIONS)
-    near_rows: list[NearMissStats] = []
+    near_rows: list[model.NearMissStats] = []
     recommendations = []
     fired = []
     if outcomes is not None:
@@ -260,11 +247,11 @@ def analyse(
         gaps = sorted(acc.gaps)
         counts = [bisect_right(gaps, upper * (1 + BOUNDARY_TOLERANCE)) for upper in uppers]
         buckets = tuple(
-            GapBucket(upper, count - (counts[i - 1] if i else 0))
+            model.GapBucket(upper, count - (counts[i - 1] if i else 0))
             for i, (upper, count) in enumerate(zip(uppers, counts, strict=True))
         )
         near_rows.append(
-            NearMissStats(
+            model.NearMissStats(
                 check=check_label(comp, stage, name),
                 component=comp,
                 stage=stage,
@@ -295,7 +282,7 @@ def analyse(
             valid = isinstance(trace, str) and is_trace_id(trace)
             span_ok = span if isinstance(span, str) and _SPAN_ID.fullmatch(span) else None
             links.append(
-                EvidenceLink(
+                model.EvidenceLink(
                     trace_id=trace if valid else None,
                     span_id=span_ok,
                     url=trace_url(trace_url_template, trace, span_ok, ts) if valid else None,
@@ -305,10 +292,10 @@ def analyse(
                     symbol=sym,
                 )
             )
-        evidence_rows.append(ReasonEvidence(row.reason, tuple(links)))
+        evidence_rows.append(model.ReasonEvidence(row.reason, tuple(links)))
 
     skipped_rows = tuple(
-        SkippedLines(
+        model.SkippedLines(
             cause,
             agg.skipped[cause],
             tuple(f"{agg.files[i].path}:{line}" for i, line in agg.skip_examples.get(cause, ())),
@@ -316,7 +303,7 @@ def analyse(
         for cause in SKIP_CAUSES
         if agg.skipped.get(cause)
     )
-    totals = Totals(
+    totals = model.Totals(
         events=agg.events,
         failures=failures,
         passes=passes,
@@ -352,7 +339,7 @@ def analyse(
     )
 
 
-def _notes(agg: Aggregate, totals: Totals, unreadable: int) -> tuple[str, ...]:
+def _notes(agg: Aggregate, totals: model.Totals, unreadable: int) -> tuple[str, ...]:
     notes: list[str] = []
     if totals.files == 0:
         notes.append("No input file matched.")

@@ -18,9 +18,10 @@ from otel_breakout._settings import ConfigError, Settings
 from otel_breakout.report._aggregate import Aggregate
 from otel_breakout.report._analysis import analyse
 from otel_breakout.report._inputs import Chunk, SourceFile, expand_inputs, plan_chunks
-from otel_breakout.report._model import DiagnosticsReport, ReportOptions
+from otel_breakout.report._model import ReportOptions
 from otel_breakout.report._outcomes import OutcomeSettings, expand_price_paths, load_outcomes
 from otel_breakout.report._records import ChunkResult, ScanOptions
+from otel_breakout.report._report import DiagnosticsReport
 from otel_breakout.report._scan import scan_chunk
 from otel_breakout.report._timeparse import parse_time
 

@@ -14,7 +14,7 @@ from otel_breakout.report._mdtext import code as _code
 from otel_breakout.report._mdtext import g as _g
 from otel_breakout.report._mdtext import n as _n
 from otel_breakout.report._mdtext import pct as _pct
-from otel_breakout.report._model import DiagnosticsReport, FunnelStage
+from otel_breakout.report._model import FunnelStage, ReportData
 
 __all__ = ["render"]
 
@@ -68,7 +68,7 @@ def _size(n: int) -> str:
     return f"{n} B"  # pragma: no cover - the loop always returns
 
 
-def _header(report: DiagnosticsReport) -> list[str]:
+def _header(report: ReportData) -> list[str]:
     t = report.totals
     out = ["# Diagnostics summary", ""]
     if report.empty:
@@ -105,7 +105,7 @@ def _header(report: DiagnosticsReport) -> list[str]:
     return out
 
 
-def _reasons(report: DiagnosticsReport) -> list[str]:
+def _reasons(report: ReportData) -> list[str]:
     if not report.reasons:
         return []
     out = [
@@ -134,7 +134,7 @@ def _funnel_stage(stage: FunnelStage) -> str:
     )
 
 
-def _funnel(report: DiagnosticsReport) -> list[str]:
+def _funnel(report: ReportData) -> list[str]:
     if not report.funnel:
         return []
     out = [
@@ -163,7 +163,7 @@ def _funnel(report: DiagnosticsReport) -> list[str]:
     return out
 
 
-def _symbols(report: DiagnosticsReport) -> list[str]:
+def _symbols(report: ReportData) -> list[str]:
     if not report.symbols:
         return []
     out = ["## Top blockers per symbol", "", "| Symbol | Failures | Top blockers |", "| --- | --: | --- |"]
@@ -175,7 +175,7 @@ def _symbols(report: DiagnosticsReport) -> list[str]:
     return [*out, ""]
 
 
-def _near_misses(report: DiagnosticsReport) -> list[str]:
+def _near_misses(report: ReportData) -> list[str]:
     margin = report.options.near_miss_margin
     out = [f"## Near misses (failures within {_pct(margin)} of the threshold)", ""]
     if not report.near_misses:
@@ -206,7 +206,7 @@ def _near_misses(report: DiagnosticsReport) -> list[str]:
     return [*out, ""]
 
 
-def _evidence(report: DiagnosticsReport) -> list[str]:
+def _evidence(report: ReportData) -> list[str]:
     if not report.evidence:
         return []
     out = ["## Evidence", ""]
@@ -221,7 +221,7 @@ def _evidence(report: DiagnosticsReport) -> list[str]:
     return out
 
 
-def _inputs(report: DiagnosticsReport) -> list[str]:
+def _inputs(report: ReportData) -> list[str]:
     out: list[str] = []
     if report.skipped:
         out += ["## Input problems", "", "| Cause | Lines | First examples |", "| --- | --: | --- |"]
@@ -268,7 +268,7 @@ _GUIDE = """## How to read this report
 """
 
 
-def render(report: DiagnosticsReport) -> str:
+def render(report: ReportData) -> str:
     lines = _header(report)
     if not report.empty:
         lines += blocked_section(report)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from otel_breakout.report._advice import plural
 from otel_breakout.report._mdtext import code, g, n, pct
-from otel_breakout.report._model import DiagnosticsReport, Recommendation
+from otel_breakout.report._model import ReportData
+from otel_breakout.report._model_advice import Recommendation
 
 __all__ = ["blocked_section", "outcomes_section", "recommendations_section"]
 
@@ -12,7 +13,7 @@ _TOP_BLOCKED = 20
 _TOP_RECOMMENDATIONS = 10
 
 
-def blocked_section(report: DiagnosticsReport) -> list[str]:
+def blocked_section(report: ReportData) -> list[str]:
     out = [
         "## What blocked signals",
         "",
@@ -115,15 +116,15 @@ def _what_if(rec: Recommendation) -> list[str]:
         return []
     unit = "Extra signals" if rec.unit == "signals" else "Extra candidates"
     noun = "signal" if rec.unit == "signals" else "candidate"
-    seed = rec.seed_rule
+    rule = rec.midpoint_rule
     out = []
-    if seed is not None:
+    if rule is not None:
         basis = "the median near-miss value" if rec.near_misses else "the median value of the blocked failures"
         out += [
             f"What-if, untested by outcomes: exact counts of what each change would let through in this data. The "
-            f"seed's proportional rule (midpoint between threshold and {basis}) gives {g(seed.threshold)}: "
-            f"{n(seed.failures_passing)} {plural(seed.failures_passing, 'failure')} would have passed and "
-            f"{n(seed.extra_passing)} extra {plural(seed.extra_passing, noun)}.",
+            f"seed's proportional rule (midpoint between threshold and {basis}) gives {g(rule.threshold)}: "
+            f"{n(rule.failures_passing)} {plural(rule.failures_passing, 'failure')} would have passed and "
+            f"{n(rule.extra_passing)} extra {plural(rule.extra_passing, noun)}.",
             "",
         ]
     out += [
@@ -157,7 +158,7 @@ def _recommendation(rank: int, rec: Recommendation) -> list[str]:
     return out + _what_if(rec)
 
 
-def recommendations_section(report: DiagnosticsReport) -> list[str]:
+def recommendations_section(report: ReportData) -> list[str]:
     if not report.recommendations:
         return []
     outcomes = report.outcomes
@@ -194,7 +195,7 @@ def recommendations_section(report: DiagnosticsReport) -> list[str]:
     return out
 
 
-def outcomes_section(report: DiagnosticsReport) -> list[str]:
+def outcomes_section(report: ReportData) -> list[str]:
     outcomes = report.outcomes
     if outcomes is None:
         return []

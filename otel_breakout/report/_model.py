@@ -1,38 +1,19 @@
-"""The report as frozen records: what :meth:`DiagnosticsReportBuilder.build` returns.
+"""The report's records of what was read and counted (inputs, totals, blockers, funnel, near misses, evidence).
 
-``to_dict()`` is the JSON form (field names as keys, timestamps as epoch seconds); ``to_markdown()`` is the
-human form written to ``reports/diag_summary.md``.
+Frozen records, data only. ``ReportData`` holds a whole report and answers the questions that need no rendering;
+:class:`~otel_breakout.report.DiagnosticsReport` adds its two forms on top (``_report.py``), so the renderers
+(``_markdown.py``) read ``ReportData`` and never import the class that calls them. The outcome and advice records
+live in ``_model_advice.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
-__all__ = [
-    "BlockedReason",
-    "DiagnosticsReport",
-    "EvidenceLink",
-    "FunnelStage",
-    "FunnelStep",
-    "GapBucket",
-    "InputFile",
-    "NearMissStats",
-    "OutcomeBucket",
-    "OutcomeEvidence",
-    "OutcomeStats",
-    "OutcomeSummary",
-    "PriceSource",
-    "ReasonCount",
-    "ReasonEvidence",
-    "Recommendation",
-    "ReportOptions",
-    "SkippedLines",
-    "StrategySignals",
-    "SymbolBlockers",
-    "Totals",
-    "WhatIf",
-]
+from otel_breakout.report._model_advice import OutcomeSummary, Recommendation
+
+# No __all__: every class here is public, listed once in otel_breakout.report.__all__ (ReportData aside, the
+# base of DiagnosticsReport that the renderers read).
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,157 +189,6 @@ class NearMissStats:
 
 
 @dataclass(frozen=True, slots=True)
-class PriceSource:
-    """One ``--prices`` file and what became of its rows (``kept``: rows of symbols and times the report
-    needed; ``bad_rows``: rows without a readable time or a positive close)."""
-
-    path: str
-    form: str
-    rows: int
-    kept: int
-    symbols: int
-    bad_rows: int
-    error: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class OutcomeStats:
-    """Net forward returns of a group of candidates ``horizon`` bars after their candle, after the round-trip
-    cost: median, average (clipped as the rule clips it, see :mod:`otel_breakout.report._verdict`) and the
-    share above zero. ``outcomes`` of the ``candidates`` had a price at both ends; the others are None."""
-
-    horizon: int
-    candidates: int
-    outcomes: int
-    median: float | None
-    mean: float | None
-    win_share: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class OutcomeBucket:
-    """A group of candidates by value at the decision horizon: fired signals (by how far they cleared the
-    threshold) or candidates the check alone blocked (by how far they missed it). ``role``: ``admitted``
-    (the advised change lets them through), ``stop`` (where it stops), ``removed`` (a tightening cuts them),
-    ``nearest`` (the group the verdict rests on), empty for the rest."""
-
-    side: str
-    low: float
-    high: float
-    candidates: int
-    median: float
-    mean: float
-    win_share: float
-    role: str
-
-
-@dataclass(frozen=True, slots=True)
-class OutcomeEvidence:
-    """What a verdict rests on: the check's fired signals and the candidates it alone blocked, per horizon,
-    the groups at the decision horizon, and the rule's reasoning in words."""
-
-    horizon: int
-    cost_bps: float
-    reference_signals: int
-    reference_mean: float | None
-    fired: tuple[OutcomeStats, ...]
-    blocked: tuple[OutcomeStats, ...]
-    buckets: tuple[OutcomeBucket, ...]
-    rule: str
-
-
-@dataclass(frozen=True, slots=True)
-class OutcomeSummary:
-    """Where outcomes came from and how they are measured. ``basis`` is ``"outcomes"`` when at least one
-    signal candidate had a price at its candle and ``horizon`` bars later, else ``"no_outcomes"`` (no
-    threshold advice is then presented as tested). ``reference`` is every signal fired on a candle."""
-
-    basis: str
-    horizons: tuple[int, ...]
-    horizon: int
-    cost_bps: float
-    min_outcomes: int
-    edge_share: float
-    bar_seconds: float | None
-    prices: tuple[PriceSource, ...]
-    journal_prices: int
-    signals: int
-    signals_with_outcome: int
-    blocked: int
-    blocked_with_outcome: int
-    reference: tuple[OutcomeStats, ...]
-    note: str
-
-
-@dataclass(frozen=True, slots=True)
-class WhatIf:
-    """One candidate threshold and exactly what it would have changed in the recorded data.
-
-    The threshold moves by ``relative_change`` of its size toward the failing values; a recorded failure
-    passes when its relative gap is at most that (``failures_passing``). ``extra_passing`` counts the
-    candidates this check alone blocked that would then have passed every recorded check: complete signals
-    (``unit`` "signals") or symbols through the stage ("candidates"); ``blocked_share`` is their share of all
-    the candidates it alone blocked, ``near_miss_share`` the share of its near misses that pass (0 when it
-    has none).
-    """
-
-    label: str
-    threshold: float
-    relative_change: float
-    failures_passing: int
-    near_miss_share: float
-    extra_passing: int
-    blocked_share: float
-    removed: int = 0
-    """Signals that fired and would not have (a tightening: ``relative_change`` below zero)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Recommendation:
-    """Threshold advice for one check, judged by outcomes (see :mod:`otel_breakout.report._verdict`).
-
-    ``verdict`` is ``"keep"``, ``"loosen"``, ``"tighten"``, ``"too_few_outcomes"`` or ``"untested"`` (no
-    prices: nothing was judged); ``basis`` is ``"outcomes"`` or ``"no_outcomes"``. ``recommended`` is the
-    advised threshold with exactly what it changes in the recorded data (the current one for "keep"; None
-    when too few outcomes or untested). ``flags`` holds ``"crosses_zero"`` when the change would move the
-    threshold past zero or flip its sign: shown, never advised. ``outcomes`` is the evidence.
-
-    For comparison, untested by outcomes: ``seed_rule`` (the seed's midpoint rule), ``recover`` (the smallest
-    change recovering ``recover_share`` of the candidates this check alone blocked, ``what_if_basis``
-    ``"blocked"``, or of its near misses, ``"near_misses"``; None when neither exists) and ``candidates``,
-    the what-if rows with exact counts. ``sole_blocked`` candidates were blocked by this check alone,
-    ``recoverable`` of them with a value a threshold change can pass.
-    """
-
-    check: str
-    component: str
-    stage: str
-    name: str
-    direction: str | None
-    current_threshold: float
-    thresholds_vary: bool
-    near_misses: int
-    sole_blocked: int
-    recoverable: int
-    verdict: str
-    basis: str
-    unit: str
-    flags: tuple[str, ...]
-    recommended: WhatIf | None
-    outcomes: OutcomeEvidence | None
-    seed_rule: WhatIf | None
-    recover: WhatIf | None
-    what_if_basis: str | None
-    candidates: tuple[WhatIf, ...]
-    summary: str
-
-    @property
-    def advised(self) -> bool:
-        """A change (loosen or tighten) judged by outcomes and not flagged."""
-        return self.verdict in ("loosen", "tighten") and not self.flags
-
-
-@dataclass(frozen=True, slots=True)
 class EvidenceLink:
     """One recorded failure: where it is in the journal and, when traced, a link to its trace."""
 
@@ -378,8 +208,8 @@ class ReasonEvidence:
 
 
 @dataclass(frozen=True, slots=True)
-class DiagnosticsReport:
-    """Ranked failure reasons, funnels, near misses and tested recommendations for a set of journals."""
+class ReportData:
+    """What a report holds, and the questions it answers without rendering (the base of :class:`DiagnosticsReport`)."""
 
     options: ReportOptions
     totals: Totals
@@ -415,50 +245,3 @@ class DiagnosticsReport:
     def recommendation_for(self, reason: str) -> Recommendation | None:
         """The recommendation for a check, by its reason (``filter:<name>``, ``signal:<strategy>:<condition>``)."""
         return next((rec for rec in self.recommendations if rec.check == reason), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready data: lists for tuples, epoch seconds for times, plus ``top_blocker`` and
-        ``recommended_thresholds`` (check -> verdict, basis, threshold, sample sizes, horizon, costs, flags)."""
-        data: dict[str, Any] = asdict(self)
-        data["top_blocker"] = self.top_blocker()
-        recommended: dict[str, Any] = {}
-        horizon = self.outcomes.horizon if self.outcomes is not None else None
-        cost = self.outcomes.cost_bps if self.outcomes is not None else None
-        for rec in self.recommendations:
-            evidence = rec.outcomes
-            recommended.setdefault(
-                rec.check,
-                {
-                    "verdict": rec.verdict,
-                    "basis": rec.basis,
-                    "threshold": rec.recommended.threshold if rec.recommended is not None else None,
-                    "current_threshold": rec.current_threshold,
-                    "direction": rec.direction,
-                    "relative_change": rec.recommended.relative_change if rec.recommended is not None else None,
-                    "extra_passing": rec.recommended.extra_passing if rec.recommended is not None else None,
-                    "removed": rec.recommended.removed if rec.recommended is not None else None,
-                    "unit": rec.unit,
-                    "flags": list(rec.flags),
-                    "advised": rec.advised,
-                    "horizon_bars": horizon,
-                    "cost_bps": cost,
-                    "sample": {
-                        "blocked_outcomes": _outcomes_at(evidence.blocked, horizon) if evidence else 0,
-                        "fired_outcomes": _outcomes_at(evidence.fired, horizon) if evidence else 0,
-                        "reference_signals": evidence.reference_signals if evidence else 0,
-                    },
-                },
-            )
-        data["recommended_thresholds"] = recommended
-        data["schema"] = "otel-breakout.diagnostics-report/2"
-        return data
-
-    def to_markdown(self) -> str:
-        """The Markdown report (``reports/diag_summary.md``)."""
-        from otel_breakout.report._markdown import render
-
-        return render(self)
-
-
-def _outcomes_at(stats: tuple[OutcomeStats, ...], horizon: int | None) -> int:
-    return next((row.outcomes for row in stats if row.horizon == horizon), 0)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from otel_breakout.report._aggregate import Aggregate
-from otel_breakout.report._model import OutcomeStats, PriceSource
+from otel_breakout.report._model_advice import OutcomeStats, PriceSource
 from otel_breakout.report._prices import _SECONDS_BELOW, PriceBook, epoch_ms
 
 __all__ = ["OutcomeSettings", "Outcomes", "expand_price_paths", "load_outcomes", "outcome_stats"]

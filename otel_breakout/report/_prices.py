@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from otel_breakout.report._inputs import is_gzip
-from otel_breakout.report._model import PriceSource
+from otel_breakout.report._model_advice import PriceSource
 
 __all__ = ["MAX_JSON_BYTES", "PriceBook", "epoch_ms", "symbol_key"]
 

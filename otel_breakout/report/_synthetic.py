@@ -1,4 +1,4 @@
-"""Synthetic diagnostics journals in the exact schema of ``CONTRACTS.md``, for tests, benchmarks and the demo.
+"""Synthetic diagnostics journals in the exact journal schema the collector writes, for tests, benchmarks and the demo.
 
 A seeded random walk through a breakout bot's pipeline: every scan cycle runs the scanner's filter stages
 over the symbols (a symbol that fails a stage stops there), then every strategy evaluates all its

@@ -13,7 +13,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from otel_breakout.report._model import WhatIf
+from otel_breakout.report._model_advice import WhatIf
 
 __all__ = [
     "DEFAULT_SHARES",

@@ -5,19 +5,32 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 from tests.support.demo import demo_env, running_demo
-from tests.support.simulated_bot import Scenario, ScrapeTarget
 
-__all__ = ["ENVIRONMENT", "demo_bot"]
+__all__ = ["ENVIRONMENT", "Scenario", "ScrapeTarget", "demo_bot"]
+
+Scenario = Literal["normal", "starved"]
 
 # The stack's scenarios as demo scenarios. The healthy bot scans more symbols, so that it signals on
 # nearly every cycle and never looks starved by chance.
 _DEMO = {"normal": ("default", "400"), "starved": ("starved", "200")}
 # deployment.environment.name of every test bot.
 ENVIRONMENT = "stack-test"
+
+
+@dataclass(frozen=True, slots=True)
+class ScrapeTarget:
+    """Where Prometheus finds a bot: ``http://<address><metrics_path>``."""
+
+    address: str
+    metrics_path: str = "/api/metrics"
+    scenario: str = "normal"
+    service_name: str = "breakout-bot"  # OTEL_SERVICE_NAME of the bot: the name dashboards select it by
 
 
 @contextmanager

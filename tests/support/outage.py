@@ -16,8 +16,11 @@ def closed_port_endpoint() -> str:
 
 
 @contextmanager
-def black_hole() -> Iterator[str]:
-    """An endpoint that accepts every connection and never reads or answers (a hung collector or proxy)."""
+def black_hole(accepted: threading.Event | None = None) -> Iterator[str]:
+    """An endpoint that accepts every connection and never reads or answers (a hung collector or proxy).
+
+    ``accepted`` is set once it holds a connection: from then on an export (or a probe) is waiting on it.
+    """
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(512)
@@ -27,6 +30,8 @@ def black_hole() -> Iterator[str]:
         while True:
             try:
                 held.append(server.accept()[0])
+                if accepted is not None:
+                    accepted.set()
             except OSError:  # closed at the end
                 return
 

@@ -6,32 +6,19 @@ import json
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from tests.support.binaries import free_port, require_binary
+from tests.support.waits import wait_for
 
 __all__ = ["Alertmanager", "Prometheus", "WebhookSink", "running_alertmanager", "running_prometheus", "webhook_sink"]
-
-T = TypeVar("T")
-
-
-def wait_for(probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.25) -> T:
-    """Call ``probe`` until it returns something other than None; fail with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result is not None:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 @contextmanager

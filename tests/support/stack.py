@@ -56,7 +56,7 @@ COLLECTOR_CONFIG = ROOT / "collector-config" / "config.yaml"
 DATASOURCES = ROOT / "grafana" / "provisioning" / "datasources" / "datasources.yml"
 DASHBOARD_DIR = ROOT / "grafana" / "dashboards"
 
-# The scrape job of the bot's API (CONTRACTS.md). Dashboards and rules select bots by identity, not by job.
+# The scrape job of the bot's API (prometheus/prometheus.yml). Dashboards and rules select bots by identity, not by job.
 BOT_JOB = "breakout-bot-api"
 
 # The labels every copy of a bot's series carries (the exposition writes them, Prometheus' OTLP receiver
