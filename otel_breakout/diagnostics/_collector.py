@@ -400,11 +400,12 @@ class DiagnosticsCollector:
         if self._writer is not None and not self._writer.alive and self._on:
             data["sinks"] = {sink: "writer stopped" for sink in data["sinks"]}
         if pipeline is not None:
-            with pipeline.stats_lock:
-                data["event_count"] = pipeline.events
-                data["reasons"] = dict(pipeline.reasons.most_common())
-                data["near_misses"] = pipeline.near_misses
-                data["signals"] = pipeline.signals
+            counts = pipeline.counts
+            with counts.stats_lock:
+                data["event_count"] = counts.events
+                data["reasons"] = dict(counts.reasons.most_common())
+                data["near_misses"] = counts.near_misses
+                data["signals"] = counts.signals
         return data
 
     def __repr__(self) -> str:

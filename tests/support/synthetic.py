@@ -1,4 +1,6 @@
-"""Synthetic diagnostics journals in the exact schema of ``CONTRACTS.md``, for tests, benchmarks and the demo.
+"""Synthetic diagnostics journals, written by the journal codec (:mod:`otel_breakout.diagnostics._schema`).
+
+Test and benchmark support (``bench_report`` and the report's tests), not part of the wheel.
 
 A seeded random walk through a breakout bot's pipeline: every scan cycle runs the scanner's filter stages
 over the symbols (a symbol that fails a stage stops there), then every strategy evaluates all its
@@ -23,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
+from otel_breakout.diagnostics._schema import encode, journal_line
 
-__all__ = ["CheckSpec", "JournalSpec", "encode_event", "iter_events", "price_path", "write_journal", "write_prices"]
+__all__ = ["CheckSpec", "JournalSpec", "iter_events", "price_path", "write_journal", "write_prices"]
 
 Direction = Literal["min", "max"]
 
@@ -122,36 +124,6 @@ def _draw_fixed(rng: random.Random, check: CheckSpec, bias: float, threshold: fl
     return value, (value >= threshold if check.direction == "min" else value <= threshold)
 
 
-def _event(
-    ts: float,
-    session: str,
-    component: str,
-    stage: str,
-    symbol: str | None,
-    passed: bool | None,
-    reason: str | None,
-    near_miss: bool,
-    trace_id: str | None,
-    span_id: str | None,
-    payload: dict[str, Any],
-) -> dict[str, Any]:
-    # Key order is part of the contract; a dict literal keeps it.
-    return {
-        "v": 1,
-        "ts": ts,
-        "session_id": session,
-        "component": component,
-        "stage": stage,
-        "symbol": symbol,
-        "passed": passed,
-        "reason": reason,
-        "near_miss": near_miss,
-        "trace_id": trace_id,
-        "span_id": span_id,
-        "payload": payload,
-    }
-
-
 def _near(value: float | None, threshold: float, passed: bool) -> bool:
     if passed or value is None:
         return False
@@ -196,7 +168,7 @@ def iter_events(spec: JournalSpec) -> Iterator[dict[str, Any]]:
                         if not passed and rng.random() < spec.coerced_share:
                             payload["value"] = value = None
                             payload["value__coerced"] = "nan"
-                        yield _event(
+                        yield journal_line(
                             round(ts, 6),
                             session,
                             "scanner",
@@ -219,7 +191,7 @@ def iter_events(spec: JournalSpec) -> Iterator[dict[str, Any]]:
                     for cond in conditions:
                         ts += 0.001
                         value, passed = _draw(rng, cond, biases[symbol][cond.name])
-                        yield _event(
+                        yield journal_line(
                             round(ts, 6),
                             session,
                             "signal",
@@ -248,7 +220,7 @@ def _other_events(
     rng: random.Random, spec: JournalSpec, ts: float, session: str, trace: str | None
 ) -> Iterator[dict[str, Any]]:
     ts += 0.001
-    yield _event(
+    yield journal_line(
         round(ts, 6),
         session,
         "engine",
@@ -263,7 +235,7 @@ def _other_events(
     )
     if rng.random() < 0.1:
         ts += 0.001
-        yield _event(
+        yield journal_line(
             round(ts, 6),
             session,
             "risk",
@@ -358,7 +330,7 @@ def _joined_events(spec: JournalSpec) -> Iterator[dict[str, Any]]:
                                 payload["value"] = value = None
                                 payload["value__coerced"] = "nan"
                                 passed = False
-                            yield _event(
+                            yield journal_line(
                                 round(ts, 6),
                                 session,
                                 component,
@@ -374,11 +346,6 @@ def _joined_events(spec: JournalSpec) -> Iterator[dict[str, Any]]:
             if spec.other_events:
                 yield from _other_events(rng, spec, ts, session, trace)
             ts = cycle_start + spec.cycle_seconds
-
-
-def encode_event(event: dict[str, Any]) -> bytes:
-    """One journal line (with its newline), as the collector writes it."""
-    return orjson.dumps(event) + b"\n"
 
 
 def write_journal(
@@ -410,7 +377,7 @@ def write_journal(
 
     try:
         for event in iter_events(spec):
-            line = encode_event(event)
+            line = encode(event)
             if event["session_id"] != current_session:
                 if current is not None:
                     current.close()

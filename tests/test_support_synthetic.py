@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from otel_breakout.report._synthetic import JournalSpec, iter_events, write_journal
+from tests.support.synthetic import JournalSpec, iter_events, write_journal
 
 KEYS = [
     "v",
