@@ -11,7 +11,7 @@ import pytest
 from otel_breakout import DiagnosticsCollector, DiagnosticsEvent, Settings
 from otel_breakout.diagnostics import JOURNAL_FIELDS, SCHEMA_VERSION
 from otel_breakout.diagnostics._journal import legacy_session
-from otel_breakout.diagnostics._schema import LEGACY_FIELDS, decode, encode, journal_line
+from otel_breakout.diagnostics._schema import LEGACY_FIELDS, decode, encode, journal_line, merge_extra
 from otel_breakout.report import DiagnosticsReportBuilder
 
 _BASE = {"v": 1, "ts": 1.0, "session_id": "S", "component": "scanner", "stage": "liquidity"}
@@ -125,3 +125,11 @@ def test_the_collector_writes_what_the_codec_encodes(tmp_path: Path) -> None:
     for data in lines:
         event = DiagnosticsEvent.from_json(orjson.loads(data))
         assert encode(event.to_json()) == data
+
+
+def test_an_extra_key_never_overwrites_a_payload_field() -> None:
+    payload = {"filter": "f", "value": 1.0}
+    extra = {"filter": "mine", "extra_filter": "also mine", "venue": "x"}
+    # One rule for the journal and the span events: only keys the payload had before are renamed.
+    assert merge_extra(payload, extra) == {"filter": "f", "value": 1.0, "extra_filter": "also mine", "venue": "x"}
+    assert merge_extra({"a": 1}, None) == {"a": 1} and merge_extra({"a": 1}, {}) == {"a": 1}

@@ -54,6 +54,24 @@ class Counts:
     def reinit_after_fork(self) -> None:
         self.stats_lock = threading.RLock()
 
+    def add(
+        self,
+        component: str,
+        stage: str,
+        check: str,
+        passed: bool | None,
+        reason: str | None,
+        near: bool,
+        evaluation: bool,
+    ) -> None:
+        """Count one clean event of the general path (the fast path adds to ``passes``/``failures``/``near``)."""
+        if evaluation and passed is not None:
+            self.evaluations[(component, stage, check, "pass" if passed else "fail")] += 1
+        if reason is not None and passed is False:
+            self.reason_counts[reason] += 1
+        if near:
+            self.near[(component, stage, check)] += 1
+
     def publish(self, processed: int, signals: int, near: int) -> None:
         """Fold this batch's sums into the totals and the counters, and start the next batch from zero."""
         evaluations, reason_counts = self.evaluations, self.reason_counts

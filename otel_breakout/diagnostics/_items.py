@@ -1,7 +1,8 @@
 """The general path: each kind of queued item made a clean event (payload built, coerced, scrubbed; outcome settled).
 
-Every item the pipeline's fast path does not take comes here; the clean event goes to the pipeline's ``emit``,
-which feeds the sinks. What the fast path writes for a plain filter is what this path writes (a test holds it).
+Every item the pipeline's fast path does not take comes here; the clean event is counted (``count``) and goes to
+the pipeline's ``emit``, which feeds the sinks. What the fast path writes for a plain filter is what this path
+writes (a test holds it).
 """
 
 from __future__ import annotations
@@ -11,41 +12,32 @@ from typing import Any
 
 from otel_breakout.diagnostics._coerce import Sanitizer, coerce_passed
 from otel_breakout.diagnostics._rules import is_near_miss, settle_payload
+from otel_breakout.diagnostics._schema import condition_payload, filter_payload, merge_extra, signal_payload
 
-__all__ = ["Emit", "GeneralPath"]
+__all__ = ["Count", "Emit", "GeneralPath"]
 
-_RESERVED_FILTER = frozenset(("filter", "value", "threshold", "direction"))
-_RESERVED_FILTER_CANDLE = _RESERVED_FILTER | {"candle_ts"}
-_RESERVED_CONDITION = frozenset(("strategy", "condition", "value", "threshold", "direction", "candle_ts"))
-_CLOSE = frozenset(("close",))
-
-# (ts, span, session, component, stage, symbol, payload, reason, passed, check, evaluation, near, signal)
-Emit = Callable[[float, Any, Any, str, str, "str | None", dict[str, Any], "str | None", "bool | None", str, bool, bool,
-                 bool], None]  # fmt: skip
+# (ts, span, session, component, stage, symbol, payload, reason, passed, check, near, signal)
+Emit = Callable[[float, Any, Any, str, str, "str | None", dict[str, Any], "str | None", "bool | None", str, bool, bool],
+                None]  # fmt: skip
+# (component, stage, check, passed, reason, near, evaluation)
+Count = Callable[[str, str, str, "bool | None", "str | None", bool, bool], None]
 
 
 class GeneralPath:
-    """Turns the raw fields the bot passed into one clean event per item and hands it to ``emit``."""
+    """Turns the raw fields the bot passed into one clean event per item, counts it and hands it to ``emit``."""
 
-    __slots__ = ("emit", "margin", "sanitizer")
+    __slots__ = ("count", "emit", "margin", "sanitizer")
 
-    def __init__(self, sanitizer: Sanitizer, margin: float, emit: Emit) -> None:
+    def __init__(self, sanitizer: Sanitizer, margin: float, count: Count, emit: Emit) -> None:
         self.sanitizer = sanitizer
         self.margin = margin
+        self.count = count
         self.emit = emit
 
     def filter(self, item: tuple[Any, ...]) -> int:
         _, ts, span, session, stage, symbol, name, value, threshold, passed, extra, direction, candle, close = item
         name = self.sanitizer.field(name) or ""
-        payload: dict[Any, Any] = {"filter": name, "value": value, "threshold": threshold, "direction": direction}
-        reserved = _RESERVED_FILTER_CANDLE if candle is not None else _RESERVED_FILTER
-        if candle is not None:
-            payload["candle_ts"] = candle
-        if close is not None:
-            payload["close"] = close
-            reserved = reserved | _CLOSE
-        if extra:
-            _merge(payload, extra, reserved)
+        payload = merge_extra(filter_payload(name, value, threshold, direction, candle, close), extra)
         if passed is not True and passed is not False:
             passed = coerce_passed(passed)
         reason = f"filter:{name}" if passed is False else None
@@ -57,20 +49,7 @@ class GeneralPath:
         )
         strategy = self.sanitizer.field(strategy) or ""
         condition = self.sanitizer.field(condition) or ""
-        payload: dict[Any, Any] = {
-            "strategy": strategy,
-            "condition": condition,
-            "value": value,
-            "threshold": threshold,
-            "direction": direction,
-            "candle_ts": candle,
-        }
-        reserved = _RESERVED_CONDITION
-        if close is not None:
-            payload["close"] = close
-            reserved = reserved | _CLOSE
-        if extra:
-            _merge(payload, extra, reserved)
+        payload = merge_extra(condition_payload(strategy, condition, value, threshold, direction, candle, close), extra)
         passed = coerce_passed(passed)
         reason = f"signal:{strategy}:{condition}" if passed is False else None
         return self._event(ts, span, session, "signal", strategy, symbol, payload, reason, passed, condition, True)
@@ -98,9 +77,7 @@ class GeneralPath:
     def signal(self, item: tuple[Any, ...]) -> None:
         _, ts, span, session, strategy, symbol, extra = item
         strategy = self.sanitizer.field(strategy) or ""
-        payload: dict[Any, Any] = {"strategy": strategy, "signal": True}
-        if extra:
-            _merge(payload, extra, frozenset(payload))
+        payload = merge_extra(signal_payload(strategy), extra)
         self._event(ts, span, session, "signal", strategy, symbol, payload, None, True, "", False, signal=True)
 
     def _event(
@@ -127,14 +104,9 @@ class GeneralPath:
         if given != "min" and given != "max":
             settle_payload(payload, passed)
         near = passed is False and is_near_miss(payload.get("value"), payload.get("threshold"), False, self.margin)
-        self.emit(ts, span, session, component, stage, symbol, payload, reason, passed, check, evaluation, near, signal)
+        self.count(component, stage, check, passed, reason, near, evaluation)
+        self.emit(ts, span, session, component, stage, symbol, payload, reason, passed, check, near, signal)
         return 1 if near else 0
-
-
-def _merge(payload: dict[Any, Any], extra: dict[Any, Any], reserved: frozenset[str]) -> None:
-    """Add the caller's extra fields; one that would overwrite a field of the schema is kept as ``extra_<key>``."""
-    for key, value in extra.items():
-        payload[f"extra_{key}" if key in reserved else key] = value
 
 
 def _as_dict(value: object) -> dict[Any, Any]:

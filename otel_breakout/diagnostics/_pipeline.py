@@ -1,9 +1,10 @@
 """The background half of the collector: each queued item dispatched by kind, and a clean event fed to every sink.
 
-Plain filter calls take the fast path here (nothing to coerce or scrub, the sinks fed inline); every other item
-is made a clean event by :mod:`._items` and comes back through :meth:`Pipeline._emit`. Sums for the counters are
-kept and published by :mod:`._counts`. Everything here runs on the collector's writer thread, one batch at a
-time, so its state needs no locks except the totals that ``snapshot()`` reads from other threads.
+Plain filter calls take the fast path here (nothing to coerce, scrub or infer, counted in bulk); every other item
+is made a clean event and counted by :mod:`._items`. Either way the event reaches the sinks through
+:meth:`Pipeline._emit`; :mod:`._counts` keeps and publishes the sums for the counters. Everything here runs on
+the collector's writer thread, one batch at a time, so its state needs no locks except the totals that
+``snapshot()`` reads from other threads.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from otel_breakout.diagnostics._event import DiagnosticsEvent
 from otel_breakout.diagnostics._items import GeneralPath
 from otel_breakout.diagnostics._journal import Journal
 from otel_breakout.diagnostics._metrics import DropCounter, Instruments
-from otel_breakout.diagnostics._schema import encode, journal_line
+from otel_breakout.diagnostics._schema import encode, filter_payload, journal_line
 from otel_breakout.diagnostics._spans import SpanEvents
 
 __all__ = [
@@ -90,14 +91,13 @@ class Pipeline:
         self.listeners = listeners
         self.spans = spans
         self.counts = Counts(instruments=instruments, drops=drops, spans=spans, max_reasons=max_reasons)
-        self.general = GeneralPath(sanitizer, margin, self._emit)
+        self.general = GeneralPath(sanitizer, margin, self.counts.add, self._emit)
         # Per-batch state (the sums are the counts' own dicts, cleared by each publish).
         self._lines: list[bytes] = []
         self._session: Session | None = None
         self._last_span: object = None
         self._last_ids: tuple[str | None, str | None, Context] = (None, None, _EMPTY_CONTEXT)
         self._logs_live = False
-        self._evaluations = self.counts.evaluations
         self._reason_counts = self.counts.reason_counts
         self._near = self.counts.near
         self._passes = self.counts.passes
@@ -219,27 +219,9 @@ class Pipeline:
                 self._failures[(stage, name)] = self._failures.get((stage, name), 0) + 1
                 if near:
                     self._near[("scanner", stage, name)] += 1
-            if span is not self._last_span:
-                self._last_span = span
-                self._last_ids = _ids(span)
-            trace_id, span_id, context = self._last_ids
-            if session is not self._session:
-                self._switch_session(session)
-            plain = {"filter": name, "value": value, "threshold": threshold, "direction": direction}
-            if candle is not None:
-                plain["candle_ts"] = candle
-            if close is not None:
-                plain["close"] = close
-            if self.journal is not None:
-                self._lines.append(encode(journal_line(ts, session.id, "scanner", stage, symbol, passed,
-                                                       None if passed else plain_reason, near, trace_id, span_id,
-                                                       plain)))  # fmt: skip
-            if self._logs_live and (not passed or self.log_passes):
-                self._log(ts, context, session, "scanner", stage, symbol, plain, None if passed else plain_reason,
-                          passed, near, False, name)  # fmt: skip
-            if self.listeners:
-                self._tell(ts, "scanner", stage, symbol, plain, None if passed else plain_reason, passed, session,
-                           trace_id, span_id, near)  # fmt: skip
+            plain = filter_payload(name, value, threshold, direction, candle, close)
+            reason = None if passed else plain_reason
+            self._emit(ts, span, session, "scanner", stage, symbol, plain, reason, passed, name, near, False)
             return 1 if near else 0
         return self.general.filter(item)
 
@@ -294,11 +276,11 @@ class Pipeline:
         reason: str | None,
         passed: bool | None,
         check: str,
-        evaluation: bool,
         near: bool,
         signal: bool,
     ) -> None:
-        """Send one clean event to every sink (the payload is JSON-safe and scrubbed by now)."""
+        """Send one clean event to the journal, the logger and the listeners (the payload is JSON-safe and scrubbed
+        by now; the caller counted it)."""
         if span is not self._last_span:
             self._last_span = span
             self._last_ids = _ids(span)
@@ -310,12 +292,6 @@ class Pipeline:
                 ts, session.id, component, stage, symbol, passed, reason, near, trace_id, span_id, payload
             )
             self._lines.append(encode(line))
-        if evaluation and passed is not None:
-            self._evaluations[(component, stage, check, "pass" if passed else "fail")] += 1
-        if reason is not None and passed is False:
-            self._reason_counts[reason] += 1
-        if near:
-            self._near[(component, stage, check)] += 1
         if self._logs_live and (passed is False or signal or self.log_passes):
             self._log(ts, context, session, component, stage, symbol, payload, reason, passed, near, signal, check)
         if self.listeners:

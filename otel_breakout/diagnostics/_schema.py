@@ -15,7 +15,19 @@ from typing import Any
 
 import orjson
 
-__all__ = ["JOURNAL_FIELDS", "LEGACY_FIELDS", "OTHER", "SCHEMA_VERSION", "decode", "encode", "journal_line"]
+__all__ = [
+    "JOURNAL_FIELDS",
+    "LEGACY_FIELDS",
+    "OTHER",
+    "SCHEMA_VERSION",
+    "condition_payload",
+    "decode",
+    "encode",
+    "filter_payload",
+    "journal_line",
+    "merge_extra",
+    "signal_payload",
+]
 
 SCHEMA_VERSION = 1
 # The keys of a journal line, in the order they are written.
@@ -73,6 +85,49 @@ def journal_line(
         "span_id": span_id,
         "payload": payload,
     }
+
+
+def filter_payload(name: Any, value: Any, threshold: Any, direction: Any, candle_ts: Any, close: Any) -> dict[Any, Any]:
+    """``record_filter``'s payload: ``filter``, ``value``, ``threshold``, ``direction``, then ``candle_ts`` and
+    ``close`` when given."""
+    payload = {"filter": name, "value": value, "threshold": threshold, "direction": direction}
+    if candle_ts is not None:
+        payload["candle_ts"] = candle_ts
+    if close is not None:
+        payload["close"] = close
+    return payload
+
+
+def condition_payload(
+    strategy: Any, condition: Any, value: Any, threshold: Any, direction: Any, candle_ts: Any, close: Any
+) -> dict[Any, Any]:
+    """``record_signal_condition``'s payload: ``candle_ts`` always (null when not given), ``close`` when given."""
+    payload = {
+        "strategy": strategy,
+        "condition": condition,
+        "value": value,
+        "threshold": threshold,
+        "direction": direction,
+        "candle_ts": candle_ts,
+    }
+    if close is not None:
+        payload["close"] = close
+    return payload
+
+
+def signal_payload(strategy: Any) -> dict[Any, Any]:
+    """``record_signal``'s payload."""
+    return {"strategy": strategy, "signal": True}
+
+
+def merge_extra(payload: dict[Any, Any], extra: Any) -> dict[Any, Any]:
+    """Add the caller's ``extra`` fields to a payload built from a ``record_*()`` call's arguments; one that would
+    overwrite a field the payload already has is kept as ``extra_<key>``. Returns ``payload``."""
+    if extra:
+        reserved = payload.keys() & extra.keys()
+        for key, value in extra.items():
+            payload[f"extra_{key}" if key in reserved else key] = value
+    return payload
 
 
 def encode(line: dict[str, Any]) -> bytes:
