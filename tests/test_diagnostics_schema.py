@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from otel_breakout import DiagnosticsCollector, DiagnosticsEvent, Settings
-from otel_breakout.diagnostics import JOURNAL_FIELDS, SCHEMA_VERSION
+from otel_breakout.diagnostics import JOURNAL_FIELDS, SCHEMA_VERSION, _collector
 from otel_breakout.diagnostics._journal import legacy_session
 from otel_breakout.diagnostics._schema import LEGACY_FIELDS, decode, encode, journal_line, merge_extra
 from otel_breakout.report import DiagnosticsReportBuilder
 
+# Written by the collector of the commit before the codec existed (52ddb70), from the calls below.
+FIXED_JOURNAL = Path(__file__).resolve().parent / "data" / "diagnostics" / "fixed_journal.jsonl"
 _BASE = {"v": 1, "ts": 1.0, "session_id": "S", "component": "scanner", "stage": "liquidity"}
 
 
@@ -133,3 +138,31 @@ def test_an_extra_key_never_overwrites_a_payload_field() -> None:
     # One rule for the journal and the span events: only keys the payload had before are renamed.
     assert merge_extra(payload, extra) == {"filter": "f", "value": 1.0, "extra_filter": "also mine", "venue": "x"}
     assert merge_extra({"a": 1}, None) == {"a": 1} and merge_extra({"a": 1}, {}) == {"a": 1}
+
+
+def test_the_journal_bytes_for_a_fixed_input_are_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every path of the pipeline (the plain fast path, extra fields, coerced values, conditions, signals, plain
+    # records, scrubbed secrets) against the bytes the writer wrote before the codec took over the line.
+    clock = itertools.count(0)
+    monkeypatch.setattr(_collector, "now", lambda: 1_755_640_800.0 + next(clock) * 0.25)
+    ids = SpanContext(0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7, False, TraceFlags(1))
+    with DiagnosticsCollector(session_id="fixed", output_dir=tmp_path, settings=Settings.from_env({}),
+                              sinks=["jsonl"]) as c:  # fmt: skip
+        c.record_filter("liquidity", "BTC/USDT", "min_volume", 950_000.0, 1_000_000.0, False, direction="min")
+        c.record_filter("liquidity", "ETH/USDT", "min_volume", 2_000_000, 1_000_000, True, direction="min",
+                        candle_ts=1_755_640_800, close=3_100.5)  # fmt: skip
+        with trace.use_span(NonRecordingSpan(ids)):
+            c.record_filter("volatility", "SOL/USDT", "atr", 0.011, 0.012, False, {"venue": "x", "filter": "shadow"},
+                            direction="min")  # fmt: skip
+            c.record_filter("volatility", "SOL/USDT", "atr", float("nan"), 0.012, False)
+            c.record_filter("volatility", "XRP/USDT", "atr", 2**70, 0.012, True, direction="max")
+            c.record_signal_condition("momentum", "BTC/USDT", "rsi_max", 71.5, 70.0, False, 1_755_640_800,
+                                      direction="max", close=64_000.0)  # fmt: skip
+            c.record_signal_condition("momentum", "BTC/USDT", "volume", 1.6, 1.5, True, 1_755_640_800, {"window": 20})
+            c.record_signal("momentum", "BTC/USDT", {"size": 0.5, "api_key": "sk-live-123"})
+        c.record("engine", "cycle", payload={"duration_ms": 12.5, "password": "hunter2"})
+        c.record("risk", "position_limit", "DOGE/USDT", {"open": 3, "limit": 3}, "risk:max_positions", False)
+        c.record("engine", "note", None, None, None, None)
+        c.record_filter("liquidity", "\u00fcn\u00efcode/USDT", "min_volume", 5, 10, 0, direction="min")  # type: ignore[arg-type]
+        c.increment_reason("manual")
+    assert c.output_path.read_bytes() == FIXED_JOURNAL.read_bytes()
