@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from otel_breakout.diagnostics._schema import JOURNAL_FIELDS, SCHEMA_VERSION, decode, journal_line
+from otel_breakout.diagnostics._schema import REQUIRED_FIELDS, SCHEMA_VERSION, decode, journal_line
 
-__all__ = ["JOURNAL_FIELDS", "SCHEMA_VERSION", "DiagnosticsEvent"]
+__all__ = ["DiagnosticsEvent"]
 
 _PROBLEMS = {
-    "missing_field": "a required field (v, ts, session_id, component, stage) is missing",
+    "missing_field": f"a required field ({', '.join(REQUIRED_FIELDS)}) is missing",
     "wrong_type": "a field has the wrong type (see the journal schema)",
 }
 

@@ -19,6 +19,7 @@ __all__ = [
     "JOURNAL_FIELDS",
     "LEGACY_FIELDS",
     "OTHER",
+    "REQUIRED_FIELDS",
     "SCHEMA_VERSION",
     "condition_payload",
     "decode",
@@ -51,7 +52,7 @@ LEGACY_FIELDS: tuple[str, ...] = ("ts", "component", "stage", "symbol", "payload
 # in the counters and snapshot(), sessions, symbols and strategies past the report's caps.
 OTHER = "(other)"
 
-_REQUIRED = ("v", "ts", "session_id", "component", "stage")
+REQUIRED_FIELDS: tuple[str, ...] = ("v", "ts", "session_id", "component", "stage")
 _LEGACY_REQUIRED = ("ts", "component", "stage")
 _DUMPS = orjson.dumps
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
@@ -151,7 +152,7 @@ def decode(obj: Any, legacy_session: str | None = None) -> tuple[Any, ...] | str
         if any(name not in obj for name in _LEGACY_REQUIRED):
             return "missing_field"
         obj = {**obj, "v": SCHEMA_VERSION, "session_id": legacy_session, "trace_id": None, "span_id": None}
-    for name in _REQUIRED:
+    for name in REQUIRED_FIELDS:
         if name not in obj:
             return "missing_field"
     v = obj["v"]
