@@ -67,11 +67,10 @@ def scan_chunk(chunk: Chunk, options: ScanOptions) -> ChunkResult:
 class _Scanner:
     """The scan state of one chunk: :meth:`block` takes each list of lines, :meth:`finish` closes the chunk.
 
-    The loop in :meth:`block` is the hot path (a few microseconds per event): one ``orjson.loads``, the
-    fields read by subscript, type checks chained so the common case short-circuits, and everything else
-    (an optional field missing, a float version, a wrong type, a seed-format line) handed to the journal
-    codec's :func:`decode`, which applies the full rules (a test holds the loop to them). Parsed objects are
-    dropped at once: keeping blocks of them alive was measured slower.
+    The loop in :meth:`block` is the hot path (a few microseconds per event): one ``orjson.loads``, the fields
+    read by subscript, type checks chained so the common case short-circuits, and any other line (a field
+    missing, a float version, a wrong type, the seed's format) handed to the codec's :func:`decode` (a test
+    holds the loop to its rule). Parsed objects are dropped at once: keeping them alive was measured slower.
     """
 
     def __init__(self, options: ScanOptions, result: ChunkResult, legacy: str | None = None) -> None:
