@@ -22,8 +22,8 @@ from pathlib import Path
 from benchmarks._harness import Row
 from otel_breakout import Settings
 from otel_breakout.report import DiagnosticsReportBuilder
-from otel_breakout.report._synthetic import JournalSpec, write_journal, write_prices
 from tests.support.report_reference import comparable, reference_report
+from tests.support.synthetic import JournalSpec, write_journal, write_prices
 
 _SYMBOLS = tuple(f"SYM{n}/USDT" for n in range(12))
 _FULL = JournalSpec(seed=7, sessions=3, cycles=3600, symbols=_SYMBOLS)

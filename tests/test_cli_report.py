@@ -13,8 +13,8 @@ import pytest
 
 from otel_breakout.cli import main
 from otel_breakout.cli._progress import PROGRESS_MIN_BYTES, ProgressBar, want_progress
-from otel_breakout.report._synthetic import JournalSpec, write_journal
 from tests.support.binaries import venv_bin
+from tests.support.synthetic import JournalSpec, write_journal
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from otel_breakout.report import DiagnosticsReport, DiagnosticsReportBuilder
-from otel_breakout.report._synthetic import STRATEGIES, JournalSpec, iter_events, write_journal
 from tests.support.journal import filter_event, signal_event, write_journal_lines
+from tests.support.synthetic import STRATEGIES, JournalSpec, iter_events, write_journal
 
 T0 = 1_755_640_800
 

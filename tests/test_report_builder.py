@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from otel_breakout import ConfigError, Settings
 from otel_breakout.report import DiagnosticsReportBuilder
 from otel_breakout.report._builder import idle_cores
-from otel_breakout.report._synthetic import JournalSpec, write_journal, write_prices
 from tests.support.report_reference import comparable, reference_report
+from tests.support.synthetic import JournalSpec, write_journal, write_prices
 
 _NAMES = {
     "scanner": ["min_volume", "max_spread", "atr_range"],

@@ -7,9 +7,10 @@ The journal's schema (:data:`JOURNAL_FIELDS`, :data:`SCHEMA_VERSION`) is the con
 
 from otel_breakout.diagnostics._coerce import DEFAULT_SECRET_KEYS, REDACTED
 from otel_breakout.diagnostics._collector import DiagnosticsCollector
-from otel_breakout.diagnostics._event import JOURNAL_FIELDS, SCHEMA_VERSION, DiagnosticsEvent
+from otel_breakout.diagnostics._event import DiagnosticsEvent
 from otel_breakout.diagnostics._journal import journal_path, rotated_paths
 from otel_breakout.diagnostics._rules import DEFAULT_NEAR_MISS_MARGIN, infer_direction, is_near_miss
+from otel_breakout.diagnostics._schema import JOURNAL_FIELDS, SCHEMA_VERSION
 
 __all__ = [
     "DEFAULT_NEAR_MISS_MARGIN",

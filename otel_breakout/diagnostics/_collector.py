@@ -19,14 +19,15 @@ from types import TracebackType
 from typing import Any
 
 from opentelemetry import _logs as otel_logs
-from opentelemetry import metrics, trace
+from opentelemetry import metrics
 
 from otel_breakout._internal import internal_errors_raise, log_internal_error
 from otel_breakout._settings import DIAGNOSTICS_SINKS, ConfigError, Settings
 from otel_breakout._telemetry import INSTRUMENTATION_SCOPE, Telemetry, get_telemetry
 from otel_breakout._version import __version__
 from otel_breakout.diagnostics import _registry
-from otel_breakout.diagnostics._coerce import Sanitizer, coerce_passed
+from otel_breakout.diagnostics._capture import current_span, detach, is_failure, now
+from otel_breakout.diagnostics._coerce import Sanitizer
 from otel_breakout.diagnostics._journal import Journal, journal_path
 from otel_breakout.diagnostics._metrics import DropCounter, Instruments
 from otel_breakout.diagnostics._pipeline import CONDITION, FILTER, REASON, RECORD, SIGNAL, Pipeline, Session
@@ -37,33 +38,6 @@ __all__ = ["DiagnosticsCollector"]
 
 _logger = logging.getLogger("otel_breakout.diagnostics")
 _SCOPE = f"{INSTRUMENTATION_SCOPE}.diagnostics"
-_now = time.time
-
-
-def _span_reader() -> Any:
-    """The fastest way to read the current span, chosen once at import.
-
-    With the default contextvars runtime context, reading its ``ContextVar`` directly costs a tenth of
-    ``trace.get_current_span()``; any other runtime context gets the public call.
-    """
-    try:
-        from opentelemetry.context import _RUNTIME_CONTEXT
-        from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
-        from opentelemetry.trace.propagation import _SPAN_KEY
-
-        if type(_RUNTIME_CONTEXT) is ContextVarsRuntimeContext:
-            var = _RUNTIME_CONTEXT._current_context
-
-            def current_span() -> Any:
-                return var.get().get(_SPAN_KEY)
-
-            return current_span
-    except (ImportError, AttributeError):
-        pass
-    return trace.get_current_span
-
-
-_current_span = _span_reader()
 
 
 def _new_session_id() -> str:
@@ -137,9 +111,7 @@ class DiagnosticsCollector:
             max_reasons=config.max_reasons,
         )
         writer = self._writer = Writer(self._pipeline, capacity=capacity, interval_s=interval)
-        self._queue = writer.queue
-        self._capacity = writer.capacity
-        self._high_water = writer.high_water
+        self._put = writer.put
         # Runs at close(), at garbage collection and at interpreter exit, whichever comes first; it holds
         # the writer, not the collector, so it does not keep the collector alive.
         self._finalizer = weakref.finalize(self, writer.stop, 10.0)
@@ -182,43 +154,9 @@ class DiagnosticsCollector:
         signal; ``close`` (that candle's close) lets the report measure what happened next. Both cost less
         than passing them in ``extra``.
         """
-        if not self._on:
-            return
-        try:
-            span = _current_span()
-            queue = self._queue
-            if len(queue) >= self._capacity:
-                self._drops.add("queue", "full")
-                return
-            if extra is not None:
-                extra = _detach(extra, "extra")  # the bot may reuse its dict
-            ts = _now()
-            queue.append(
-                (
-                    FILTER,
-                    ts,
-                    span,
-                    self._session,
-                    stage,
-                    symbol,
-                    filter_name,
-                    value,
-                    threshold,
-                    passed,
-                    extra,
-                    direction,
-                    candle_ts,
-                    close,
-                )
-            )
-            if passed is not True and span is not None and self._spans is not None and _failed(passed):
-                self._spans.filter_failed(
-                    span, ts, stage, symbol, filter_name, value, threshold, extra, direction, candle_ts, close
-                )
-            if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
-                self._writer.kick()  # type: ignore[union-attr]  # _on implies a writer
-        except Exception as exc:
-            self._caller_failed(exc)
+        if self._on:
+            self._evaluation(FILTER, stage, symbol, filter_name, value, threshold, passed, extra, direction, candle_ts,
+                             close)  # fmt: skip
 
     def record_signal_condition(
         self,
@@ -237,41 +175,36 @@ class DiagnosticsCollector:
         """A strategy condition evaluated on a candle; reason ``signal:<strategy>:<condition>`` when it failed.
 
         ``close`` (the candle's close) lets the report measure what the candidate did next."""
-        if not self._on:
-            return
+        if self._on:
+            self._evaluation(CONDITION, strategy, symbol, condition, value, threshold, passed, extra, direction,
+                             candle_ts, close)  # fmt: skip
+
+    def _evaluation(
+        self,
+        kind: int,
+        stage: str,
+        symbol: str | None,
+        check: str,
+        value: Any,
+        threshold: Any,
+        passed: bool,
+        extra: Mapping[str, Any] | None,
+        direction: str | None,
+        candle_ts: Any,
+        close: Any,
+    ) -> None:
+        """A filter (``stage``, filter ``check``) or a condition (strategy, condition): one item layout."""
         try:
-            span = _current_span()
-            queue = self._queue
-            if len(queue) >= self._capacity:
-                self._drops.add("queue", "full")
-                return
+            span = current_span()
             if extra is not None:
-                extra = _detach(extra, "extra")
-            ts = _now()
-            queue.append(
-                (
-                    CONDITION,
-                    ts,
-                    span,
-                    self._session,
-                    strategy,
-                    symbol,
-                    condition,
-                    value,
-                    threshold,
-                    passed,
-                    extra,
-                    direction,
-                    candle_ts,
-                    close,
-                )
-            )
-            if passed is not True and span is not None and self._spans is not None and _failed(passed):
-                self._spans.condition_failed(
-                    span, ts, strategy, symbol, condition, value, threshold, extra, direction, candle_ts, close
-                )
-            if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
-                self._writer.kick()  # type: ignore[union-attr]
+                extra = detach(extra, "extra")  # the bot may reuse its dict
+            ts = now()
+            item = (kind, ts, span, self._session, stage, symbol, check, value, threshold, passed, extra, direction,
+                    candle_ts, close)  # fmt: skip
+            if self._put(item) and passed is not True and span is not None and self._spans is not None:
+                if is_failure(passed):
+                    failed = self._spans.filter_failed if kind == FILTER else self._spans.condition_failed
+                    failed(span, ts, stage, symbol, check, value, threshold, extra, direction, candle_ts, close)
         except Exception as exc:
             self._caller_failed(exc)
 
@@ -288,19 +221,13 @@ class DiagnosticsCollector:
         if not self._on:
             return
         try:
-            span = _current_span()
-            queue = self._queue
-            if len(queue) >= self._capacity:
-                self._drops.add("queue", "full")
-                return
+            span = current_span()
             if payload is not None:
-                payload = _detach(payload, "payload")
-            ts = _now()
-            queue.append((RECORD, ts, span, self._session, component, stage, symbol, payload, reason, passed))
-            if passed is not True and span is not None and self._spans is not None and _failed(passed):
+                payload = detach(payload, "payload")
+            ts = now()
+            queued = self._put((RECORD, ts, span, self._session, component, stage, symbol, payload, reason, passed))
+            if queued and passed is not True and span is not None and self._spans is not None and is_failure(passed):
                 self._spans.failed(span, ts, component, stage, symbol, reason, dict(payload or {}))
-            if len(queue) > self._high_water and not self._writer.kicked:  # type: ignore[union-attr]
-                self._writer.kick()  # type: ignore[union-attr]
         except Exception as exc:
             self._caller_failed(exc)
 
@@ -309,17 +236,13 @@ class DiagnosticsCollector:
         if not self._on:
             return
         try:
-            span = _current_span()
-            queue = self._queue
-            if len(queue) >= self._capacity:
-                self._drops.add("queue", "full")
-                return
+            span = current_span()
             if extra is not None:
-                extra = _detach(extra, "extra")
-            ts = _now()
-            queue.append((SIGNAL, ts, span, self._session, strategy, symbol, extra))
-            if span is not None and self._spans is not None:
-                self._spans.signal(span, ts, strategy, symbol, extra)
+                extra = detach(extra, "extra")
+            ts = now()
+            if self._put((SIGNAL, ts, span, self._session, strategy, symbol, extra)) and span is not None:
+                if self._spans is not None:
+                    self._spans.signal(span, ts, strategy, symbol, extra)
         except Exception as exc:
             self._caller_failed(exc)
 
@@ -328,10 +251,7 @@ class DiagnosticsCollector:
         if not self._on:
             return
         try:
-            if len(self._queue) >= self._capacity:
-                self._drops.add("queue", "full")
-                return
-            self._queue.append((REASON, reason))
+            self._put((REASON, reason))
         except Exception as exc:
             self._caller_failed(exc)
 
@@ -400,11 +320,12 @@ class DiagnosticsCollector:
         if self._writer is not None and not self._writer.alive and self._on:
             data["sinks"] = {sink: "writer stopped" for sink in data["sinks"]}
         if pipeline is not None:
-            with pipeline.stats_lock:
-                data["event_count"] = pipeline.events
-                data["reasons"] = dict(pipeline.reasons.most_common())
-                data["near_misses"] = pipeline.near_misses
-                data["signals"] = pipeline.signals
+            counts = pipeline.counts
+            with counts.stats_lock:
+                data["event_count"] = counts.events
+                data["reasons"] = dict(counts.reasons.most_common())
+                data["near_misses"] = counts.near_misses
+                data["signals"] = counts.signals
         return data
 
     def __repr__(self) -> str:
@@ -423,21 +344,6 @@ def _closer(ref: weakref.ref[DiagnosticsCollector], finalizer: weakref.finalize[
             finalizer()
 
     return close
-
-
-def _failed(passed: object) -> bool:
-    """``passed is False``, also for numpy booleans and 0 (read the way the journal reads them)."""
-    return passed is False or (passed is not True and passed is not None and coerce_passed(passed) is False)
-
-
-def _detach(value: Any, name: str) -> dict[Any, Any]:
-    """A shallow copy of the caller's mapping; anything else is kept whole under ``name`` (and coerced later)."""
-    if type(value) is dict:
-        return value.copy()
-    try:
-        return dict(value)
-    except Exception:
-        return {name: value}
 
 
 def _check_session(session_id: object) -> str:

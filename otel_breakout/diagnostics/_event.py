@@ -1,4 +1,4 @@
-"""The diagnostics event and its journal form (one JSON object per line, the schema the report reads)."""
+"""The diagnostics event: the record every sink and listener sees, and its journal line (see :mod:`._schema`)."""
 
 from __future__ import annotations
 
@@ -6,24 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["JOURNAL_FIELDS", "SCHEMA_VERSION", "DiagnosticsEvent"]
+from otel_breakout.diagnostics._schema import REQUIRED_FIELDS, SCHEMA_VERSION, decode, journal_line
 
-SCHEMA_VERSION = 1
-# The keys of a journal line, in the order they are written (the documented journal schema).
-JOURNAL_FIELDS: tuple[str, ...] = (
-    "v",
-    "ts",
-    "session_id",
-    "component",
-    "stage",
-    "symbol",
-    "passed",
-    "reason",
-    "near_miss",
-    "trace_id",
-    "span_id",
-    "payload",
-)
+__all__ = ["DiagnosticsEvent"]
+
+_PROBLEMS = {
+    "missing_field": f"a required field ({', '.join(REQUIRED_FIELDS)}) is missing",
+    "wrong_type": "a field has the wrong type (see the journal schema)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,52 +38,43 @@ class DiagnosticsEvent:
 
     def to_json(self) -> dict[str, Any]:
         """The journal line as a dict, keys in schema order."""
-        return {
-            "v": SCHEMA_VERSION,
-            "ts": self.ts,
-            "session_id": self.session_id,
-            "component": self.component,
-            "stage": self.stage,
-            "symbol": self.symbol,
-            "passed": self.passed,
-            "reason": self.reason,
-            "near_miss": self.near_miss,
-            "trace_id": self.trace_id,
-            "span_id": self.span_id,
-            "payload": self.payload,
-        }
+        return journal_line(
+            self.ts,
+            self.session_id,
+            self.component,
+            self.stage,
+            self.symbol,
+            self.passed,
+            self.reason,
+            self.near_miss,
+            self.trace_id,
+            self.span_id,
+            self.payload,
+        )
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> DiagnosticsEvent:
-        """Read a decoded journal line; ``ValueError`` for another schema major version or a malformed line."""
-        version = data.get("v")
-        if type(version) is not int or version != SCHEMA_VERSION:
-            raise ValueError(f"unsupported diagnostics schema version {version!r} (this reader knows {SCHEMA_VERSION})")
-        try:
-            ts = data["ts"]
-            component, stage = data["component"], data["stage"]
-        except KeyError as exc:
-            raise ValueError(f"diagnostics line without {exc.args[0]!r}") from None
-        payload = data.get("payload")
-        passed = data.get("passed")
-        if type(ts) not in (int, float) or type(component) is not str or type(stage) is not str:
-            raise ValueError("diagnostics line with a malformed ts, component or stage")
-        if not isinstance(payload, dict) or passed not in (True, False, None):
-            raise ValueError("diagnostics line with a malformed payload or passed")
+    def from_json(cls, data: Mapping[str, Any], *, legacy_session: str | None = None) -> DiagnosticsEvent:
+        """Read a decoded journal line by the rule every reader applies (:func:`._schema.decode`): ``ValueError``
+        for another schema major version or a malformed line. ``legacy_session`` reads the seed's lines (no
+        ``v``, no ``session_id``) as events of that session."""
+        fields = decode(data if type(data) is dict else dict(data), legacy_session)
+        if isinstance(fields, str):
+            if fields == "unknown_version":
+                raise ValueError(
+                    f"unsupported diagnostics schema version {data.get('v')!r} (this reader knows {SCHEMA_VERSION})"
+                )
+            raise ValueError(f"unreadable diagnostics line: {_PROBLEMS.get(fields, fields)}")
+        _, ts, session_id, component, stage, symbol, passed, reason, near_miss, trace_id, span_id, payload = fields
         return cls(
             ts=float(ts),
             component=component,
             stage=stage,
-            symbol=_optional_text(data.get("symbol")),
-            payload=payload,
-            reason=_optional_text(data.get("reason")),
+            symbol=symbol,
+            payload=payload if payload is not None else {},
+            reason=reason,
             passed=passed,
-            session_id=str(data.get("session_id") or ""),
-            trace_id=_optional_text(data.get("trace_id")),
-            span_id=_optional_text(data.get("span_id")),
-            near_miss=data.get("near_miss") is True,
+            session_id=session_id,
+            trace_id=trace_id,
+            span_id=span_id,
+            near_miss=near_miss,
         )
-
-
-def _optional_text(value: object) -> str | None:
-    return value if type(value) is str else None

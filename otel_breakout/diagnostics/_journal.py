@@ -23,11 +23,13 @@ import stat
 import time
 from pathlib import Path
 
-__all__ = ["Journal", "journal_path", "rotated_paths", "safe_session_id"]
+__all__ = ["Journal", "journal_path", "legacy_session", "rotated_paths", "safe_session_id"]
 
 _logger = logging.getLogger("otel_breakout.diagnostics")
 _RETRY_S = 30.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+# diag_<session>_<epoch>[.<n>].jsonl[.gz], the name the seed's collector and ours give a journal.
+_JOURNAL_NAME = re.compile(r"^diag_(?P<session>.+)_\d+(?:\.\d+)?\.jsonl(?:\.gz)?$")
 
 
 def safe_session_id(session_id: str) -> str:
@@ -54,6 +56,13 @@ def journal_path(output_dir: Path, session_id: str, *, now: float | None = None)
                 newest = int(middle)
     epoch = newest if newest is not None else int(time.time() if now is None else now)
     return output_dir / f"{prefix}{epoch}.jsonl"
+
+
+def legacy_session(path: str) -> str | None:
+    """The session a journal's file name carries (``diag_A_BTC_USDT_1755640800.jsonl`` -> ``A_BTC_USDT``): the
+    session of the seed's lines in it, which carry none (see :func:`._schema.decode`)."""
+    match = _JOURNAL_NAME.match(os.path.basename(path))
+    return match.group("session") if match else None
 
 
 def rotated_paths(path: Path) -> list[Path]:

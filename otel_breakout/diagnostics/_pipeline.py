@@ -1,36 +1,38 @@
-"""The background half of the collector: queued items -> journal lines, log records, counters, listeners.
+"""The background half of the collector: each queued item dispatched by kind, and a clean event fed to every sink.
 
-Everything here runs on the collector's writer thread, one batch at a time, so its state needs no locks
-except the few totals that ``snapshot()`` reads from other threads.
+Plain filter calls take the fast path here (nothing to coerce, scrub or infer, counted in bulk); every other item
+is made a clean event and counted by :mod:`._items`. Either way the event reaches the sinks through
+:meth:`Pipeline._emit`; :mod:`._counts` keeps and publishes the sums for the counters. Everything here runs on
+the collector's writer thread, one batch at a time, so its state needs no locks except the totals that
+``snapshot()`` reads from other threads.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import orjson
 from opentelemetry._logs import Logger, LogRecord, SeverityNumber
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, set_span_in_context
 
 from otel_breakout._internal import internal_errors_raise, log_internal_error
 from otel_breakout.diagnostics._attributes import otel_attributes
-from otel_breakout.diagnostics._coerce import Sanitizer, coerce_passed
-from otel_breakout.diagnostics._event import SCHEMA_VERSION, DiagnosticsEvent
+from otel_breakout.diagnostics._coerce import Sanitizer
+from otel_breakout.diagnostics._counts import Counts
+from otel_breakout.diagnostics._event import DiagnosticsEvent
+from otel_breakout.diagnostics._items import GeneralPath
 from otel_breakout.diagnostics._journal import Journal
 from otel_breakout.diagnostics._metrics import DropCounter, Instruments
-from otel_breakout.diagnostics._rules import is_near_miss, settle_payload
+from otel_breakout.diagnostics._schema import encode, filter_payload, journal_line
 from otel_breakout.diagnostics._spans import SpanEvents
 
 __all__ = [
     "CONDITION",
     "FILTER",
     "FLUSH",
-    "OTHER_REASON",
     "REASON",
     "RECORD",
     "SIGNAL",
@@ -40,13 +42,7 @@ __all__ = [
 
 # Item kinds; each queued item is a plain tuple whose first element is its kind (cheapest to build).
 FILTER, CONDITION, RECORD, SIGNAL, REASON, FLUSH = range(6)
-_RESERVED_FILTER = frozenset(("filter", "value", "threshold", "direction"))
-_RESERVED_FILTER_CANDLE = _RESERVED_FILTER | {"candle_ts"}
-_RESERVED_CONDITION = frozenset(("strategy", "condition", "value", "threshold", "direction", "candle_ts"))
-_CLOSE = frozenset(("close",))
 _EMPTY_CONTEXT = Context()
-_DUMPS = orjson.dumps
-_NEWLINE = orjson.OPT_APPEND_NEWLINE
 _BATCH_LINES = 1024
 _INFO, _DEBUG = SeverityNumber.INFO, SeverityNumber.DEBUG
 _I64 = -(2**63)
@@ -54,9 +50,6 @@ _PLAIN_TEXT = 64  # within the smallest string limit a user can set
 # Distinct stage and symbol strings remembered as needing no scrubbing (the fast path's test); beyond this
 # many, new ones take the general path, which gives the same line.
 _PLAIN_TEXTS = 16_384
-# The bucket for failure reasons past OTEL_BREAKOUT_DIAG_MAX_REASONS (the report folds its tables into the
-# same name).
-OTHER_REASON = "(other)"
 
 Listener = Callable[[DiagnosticsEvent], None]
 
@@ -97,36 +90,24 @@ class Pipeline:
         self.drops = drops
         self.listeners = listeners
         self.spans = spans
-        self._span_left_out = 0
-        # The reasons counted by name (at most max_reasons); the others count as OTHER_REASON.
-        self._max_reasons = max_reasons
-        self._known_reasons: set[str] = set()
-        # Totals for snapshot(), read from other threads under the lock (an RLock: a snapshot() taken in a
-        # signal handler that interrupted another one only reads).
-        self.stats_lock = threading.RLock()
-        self.events = 0
-        self.reasons: Counter[str] = Counter()
-        self.near_misses = 0
-        self.signals = 0
-        # Per-batch state.
+        self.counts = Counts(instruments=instruments, drops=drops, spans=spans, max_reasons=max_reasons)
+        self.general = GeneralPath(sanitizer, margin, self.counts.add, self._emit)
+        # Per-batch state (the sums are the counts' own dicts, cleared by each publish).
         self._lines: list[bytes] = []
         self._session: Session | None = None
         self._last_span: object = None
         self._last_ids: tuple[str | None, str | None, Context] = (None, None, _EMPTY_CONTEXT)
         self._logs_live = False
-        self._evaluations: Counter[tuple[str, str, str, str]] = Counter()
-        self._reason_counts: Counter[str] = Counter()
-        self._near: Counter[tuple[str, str, str]] = Counter()
-        self._attributes: dict[tuple[str, ...], dict[str, str]] = {}
+        self._reason_counts = self.counts.reason_counts
+        self._near = self.counts.near
+        self._passes = self.counts.passes
+        self._failures = self.counts.failures
         self._plain_reasons: dict[str, str] = {}
         # Stage and symbol strings of at most _PLAIN_TEXT characters that scrubbing leaves as they are.
         self._plain_texts: set[str] = set()
-        # Fast-path counts by (stage, filter), folded into the evaluation and reason counts per batch.
-        self._passes: dict[tuple[str, str], int] = {}
-        self._failures: dict[tuple[str, str], int] = {}
 
     def reinit_after_fork(self) -> None:
-        self.stats_lock = threading.RLock()
+        self.counts.reinit_after_fork()
         self.drops.reinit_after_fork()
         if self.spans is not None:
             self.spans.reinit_after_fork()
@@ -141,17 +122,18 @@ class Pipeline:
         self._logs_live = logger is not None and _logger_enabled(logger)
         flushes: list[threading.Event] = []
         processed = signals = near = 0
+        general = self.general
         for item in items:
             kind = item[0]
             try:
                 if kind == FILTER:
                     near += self._filter(item)
                 elif kind == CONDITION:
-                    near += self._condition(item)
+                    near += general.condition(item)
                 elif kind == RECORD:
-                    near += self._record(item)
+                    near += general.record(item)
                 elif kind == SIGNAL:
-                    self._signal(item)
+                    general.signal(item)
                     signals += 1
                 elif kind == REASON:
                     reason = self.sanitizer.field(item[1])
@@ -173,7 +155,7 @@ class Pipeline:
         # Hold no span between batches (nor in the log records: their context carries a copy of its ids).
         self._last_span = None
         self._last_ids = (None, None, _EMPTY_CONTEXT)
-        self._publish(processed, signals, near)
+        self.counts.publish(processed, signals, near)
         for done in flushes:
             done.set()
 
@@ -194,77 +176,7 @@ class Pipeline:
         if self.journal is not None:
             self.journal.target(session.path)
 
-    def _publish(self, processed: int, signals: int, near: int) -> None:
-        passes, self._passes = self._passes, {}
-        failures, self._failures = self._failures, {}
-        for (stage, name), n in passes.items():
-            self._evaluations[("scanner", stage, name, "pass")] += n
-        for (stage, name), n in failures.items():
-            self._evaluations[("scanner", stage, name, "fail")] += n
-            self._reason_counts[self._plain_reasons.get(name) or "filter:" + name] += n
-        reasons, self._reason_counts = self._reason_counts, Counter()
-        if reasons and not self._known_reasons.issuperset(reasons):
-            reasons = self._bound_reasons(reasons)
-        evaluations, self._evaluations = self._evaluations, Counter()
-        near_keys, self._near = self._near, Counter()
-        with self.stats_lock:
-            self.events += processed
-            self.signals += signals
-            self.near_misses += near
-            self.reasons.update(reasons)
-        instruments = self.instruments
-        if self.spans is not None and self.spans.left_out != self._span_left_out:
-            self._span_left_out = self.spans.left_out
-            self.drops.set_total("span_events", "budget", self._span_left_out)
-        if instruments is None:
-            return
-        key: tuple[str, ...]
-        for (component, stage, check, outcome), n in evaluations.items():
-            key = ("e", component, stage, check, outcome)
-            attrs = self._attributes.get(key) or self._remember(
-                key, {"component": component, "stage": stage, "check": check, "outcome": outcome}
-            )
-            instruments.evaluations.add(n, attrs)
-        for reason, n in reasons.items():
-            key = ("r", reason)
-            instruments.reasons.add(n, self._attributes.get(key) or self._remember(key, {"reason": reason}))
-        for (component, stage, check), n in near_keys.items():
-            key = ("n", component, stage, check)
-            attrs = self._attributes.get(key) or self._remember(
-                key, {"component": component, "stage": stage, "check": check}
-            )
-            instruments.near_misses.add(n, attrs)
-        for sink, cause, n in self.drops.take_new():
-            instruments.dropped.add(n, {"sink": sink, "cause": cause})
-
-    def _bound_reasons(self, reasons: Counter[str]) -> Counter[str]:
-        """Count reasons past the first ``max_reasons`` as OTHER_REASON, and how many events that folded.
-
-        A free-form reason (an error message, an id) would otherwise mint a series on ``/api/metrics`` and a
-        ``snapshot()`` key per value, without bound. The journal and the log records keep the real reason.
-        """
-        known = self._known_reasons
-        bounded: Counter[str] = Counter()
-        folded = 0
-        for reason, n in reasons.items():
-            if reason not in known:
-                if len(known) < self._max_reasons:
-                    known.add(reason)
-                else:
-                    bounded[OTHER_REASON] += n
-                    folded += n
-                    continue
-            bounded[reason] += n
-        if folded:
-            self.drops.add("reasons", "overflow", folded)
-        return bounded
-
-    def _remember(self, key: tuple[str, ...], attrs: dict[str, str]) -> dict[str, str]:
-        if len(self._attributes) < 4096:
-            self._attributes[key] = attrs
-        return attrs
-
-    # --- item kinds -------------------------------------------------------------------------------
+    # --- the fast path: a plain filter call ------------------------------------------------------------
 
     def _filter(self, item: tuple[Any, ...]) -> int:
         _, ts, span, session, stage, symbol, name, value, threshold, passed, extra, direction, candle, close = item
@@ -307,110 +219,11 @@ class Pipeline:
                 self._failures[(stage, name)] = self._failures.get((stage, name), 0) + 1
                 if near:
                     self._near[("scanner", stage, name)] += 1
-            if span is not self._last_span:
-                self._last_span = span
-                self._last_ids = _ids(span)
-            trace_id, span_id, context = self._last_ids
-            if session is not self._session:
-                self._switch_session(session)
-            plain = {"filter": name, "value": value, "threshold": threshold, "direction": direction}
-            if candle is not None:
-                plain["candle_ts"] = candle
-            if close is not None:
-                plain["close"] = close
-            if self.journal is not None:
-                self._lines.append(
-                    _DUMPS(
-                        {
-                            "v": SCHEMA_VERSION,
-                            "ts": ts,
-                            "session_id": session.id,
-                            "component": "scanner",
-                            "stage": stage,
-                            "symbol": symbol,
-                            "passed": passed,
-                            "reason": None if passed else plain_reason,
-                            "near_miss": near,
-                            "trace_id": trace_id,
-                            "span_id": span_id,
-                            "payload": plain,
-                        },
-                        option=_NEWLINE,
-                    )
-                )
-            if self._logs_live and (not passed or self.log_passes):
-                self._log(ts, context, session, "scanner", stage, symbol, plain, None if passed else plain_reason,
-                          passed, near, False, name)  # fmt: skip
-            if self.listeners:
-                self._tell(ts, "scanner", stage, symbol, plain, None if passed else plain_reason, passed, session,
-                           trace_id, span_id, near)  # fmt: skip
+            plain = filter_payload(name, value, threshold, direction, candle, close)
+            reason = None if passed else plain_reason
+            self._emit(ts, span, session, "scanner", stage, symbol, plain, reason, passed, name, near, False)
             return 1 if near else 0
-        name = self.sanitizer.field(name) or ""
-        payload: dict[Any, Any] = {"filter": name, "value": value, "threshold": threshold, "direction": direction}
-        reserved = _RESERVED_FILTER_CANDLE if candle is not None else _RESERVED_FILTER
-        if candle is not None:
-            payload["candle_ts"] = candle
-        if close is not None:
-            payload["close"] = close
-            reserved = reserved | _CLOSE
-        if extra:
-            _merge(payload, extra, reserved)
-        if passed is not True and passed is not False:
-            passed = coerce_passed(passed)
-        reason = f"filter:{name}" if passed is False else None
-        return self._event(ts, span, session, "scanner", stage, symbol, payload, reason, passed, name, True)
-
-    def _condition(self, item: tuple[Any, ...]) -> int:
-        _, ts, span, session, strategy, symbol, condition, value, threshold, passed, extra, direction, candle, close = (
-            item
-        )
-        strategy = self.sanitizer.field(strategy) or ""
-        condition = self.sanitizer.field(condition) or ""
-        payload: dict[Any, Any] = {
-            "strategy": strategy,
-            "condition": condition,
-            "value": value,
-            "threshold": threshold,
-            "direction": direction,
-            "candle_ts": candle,
-        }
-        reserved = _RESERVED_CONDITION
-        if close is not None:
-            payload["close"] = close
-            reserved = reserved | _CLOSE
-        if extra:
-            _merge(payload, extra, reserved)
-        passed = coerce_passed(passed)
-        reason = f"signal:{strategy}:{condition}" if passed is False else None
-        return self._event(ts, span, session, "signal", strategy, symbol, payload, reason, passed, condition, True)
-
-    def _record(self, item: tuple[Any, ...]) -> int:
-        _, ts, span, session, component, stage, symbol, payload, reason, passed = item
-        payload = payload if payload is not None else {}
-        check = payload.get("filter") or payload.get("condition") if type(payload) is dict else None
-        passed = coerce_passed(passed)
-        field = self.sanitizer.field
-        return self._event(
-            ts,
-            span,
-            session,
-            field(component) or "",
-            stage,
-            symbol,
-            payload,
-            field(reason),
-            passed,
-            field(check) or "" if type(check) is str else "",
-            passed is not None,
-        )
-
-    def _signal(self, item: tuple[Any, ...]) -> None:
-        _, ts, span, session, strategy, symbol, extra = item
-        strategy = self.sanitizer.field(strategy) or ""
-        payload: dict[Any, Any] = {"strategy": strategy, "signal": True}
-        if extra:
-            _merge(payload, extra, frozenset(payload))
-        self._event(ts, span, session, "signal", strategy, symbol, payload, None, True, "", False, signal=True)
+        return self.general.filter(item)
 
     def _plain_text(self, text: str) -> bool:
         """True when ``text`` (a stage or symbol) may reach the sinks as it is: short, and left alone by the
@@ -449,36 +262,7 @@ class Pipeline:
         for listener in self.listeners:
             listener(event)
 
-    # --- one event --------------------------------------------------------------------------------
-
-    def _event(
-        self,
-        ts: float,
-        span: Any,
-        session: Session,
-        component: str,
-        stage: object,
-        symbol: object,
-        raw_payload: Any,
-        reason: str | None,
-        passed: bool | None,
-        check: str,
-        evaluation: bool,
-        *,
-        signal: bool = False,
-    ) -> int:
-        sanitizer = self.sanitizer
-        payload = sanitizer.payload(raw_payload if type(raw_payload) is dict else _as_dict(raw_payload))
-        stage = sanitizer.field(stage) or ""
-        symbol = sanitizer.field(symbol)
-        given = payload.get("direction", "min")
-        if given != "min" and given != "max":
-            settle_payload(payload, passed)
-        near = passed is False and is_near_miss(payload.get("value"), payload.get("threshold"), False, self.margin)
-        self._emit(
-            ts, span, session, component, stage, symbol, payload, reason, passed, check, evaluation, near, signal
-        )
-        return 1 if near else 0
+    # --- one clean event ---------------------------------------------------------------------------
 
     def _emit(
         self,
@@ -492,11 +276,11 @@ class Pipeline:
         reason: str | None,
         passed: bool | None,
         check: str,
-        evaluation: bool,
         near: bool,
         signal: bool,
     ) -> None:
-        """Send one clean event to every sink (the payload is JSON-safe and scrubbed by now)."""
+        """Send one clean event to the journal, the logger and the listeners (the payload is JSON-safe and scrubbed
+        by now; the caller counted it)."""
         if span is not self._last_span:
             self._last_span = span
             self._last_ids = _ids(span)
@@ -504,31 +288,10 @@ class Pipeline:
         if session is not self._session:
             self._switch_session(session)
         if self.journal is not None:
-            self._lines.append(
-                _DUMPS(
-                    {
-                        "v": SCHEMA_VERSION,
-                        "ts": ts,
-                        "session_id": session.id,
-                        "component": component,
-                        "stage": stage,
-                        "symbol": symbol,
-                        "passed": passed,
-                        "reason": reason,
-                        "near_miss": near,
-                        "trace_id": trace_id,
-                        "span_id": span_id,
-                        "payload": payload,
-                    },
-                    option=_NEWLINE,
-                )
+            line = journal_line(
+                ts, session.id, component, stage, symbol, passed, reason, near, trace_id, span_id, payload
             )
-        if evaluation and passed is not None:
-            self._evaluations[(component, stage, check, "pass" if passed else "fail")] += 1
-        if reason is not None and passed is False:
-            self._reason_counts[reason] += 1
-        if near:
-            self._near[(component, stage, check)] += 1
+            self._lines.append(encode(line))
         if self._logs_live and (passed is False or signal or self.log_passes):
             self._log(ts, context, session, component, stage, symbol, payload, reason, passed, near, signal, check)
         if self.listeners:
@@ -571,22 +334,6 @@ class Pipeline:
                 attributes=attributes,
             )
         )
-
-
-def _merge(payload: dict[Any, Any], extra: dict[Any, Any], reserved: frozenset[str]) -> None:
-    """Add the caller's extra fields; one that would overwrite a field of the schema is kept as ``extra_<key>``."""
-    for key, value in extra.items():
-        payload[f"extra_{key}" if key in reserved else key] = value
-
-
-def _as_dict(value: object) -> dict[Any, Any]:
-    if isinstance(value, dict):
-        return value
-    try:
-        pairs: Any = value  # any mapping or iterable of pairs the bot passed
-        return dict(pairs)
-    except Exception:
-        return {"payload": value}
 
 
 def _ids(span: Any) -> tuple[str | None, str | None, Context]:

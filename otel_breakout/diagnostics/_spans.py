@@ -25,6 +25,7 @@ from otel_breakout._reentry import ReentryGuard
 from otel_breakout.diagnostics._attributes import otel_attributes
 from otel_breakout.diagnostics._coerce import Sanitizer, field_text
 from otel_breakout.diagnostics._rules import is_near_miss, settle_payload
+from otel_breakout.diagnostics._schema import condition_payload, filter_payload, merge_extra, signal_payload
 
 __all__ = ["FAILURE", "NEAR_MISS", "SIGNAL", "SpanEventBudget", "SpanEvents"]
 
@@ -195,13 +196,9 @@ class SpanEvents:
         """A failed ``record_filter``: the payload is built only when the event is admitted."""
         kind = self.budget.screen(span, "scanner", symbol, value, threshold, self._margin)
         if kind is not None and self.budget.admit(span, kind, "scanner", symbol):
-            payload = {"filter": filter_name, "value": value, "threshold": threshold, "direction": direction}
-            if candle_ts is not None:
-                payload["candle_ts"] = candle_ts
-            if close is not None:
-                payload["close"] = close
+            payload = filter_payload(filter_name, value, threshold, direction, candle_ts, close)
             reason = "filter:" + (field_text(filter_name) or "")
-            self._add(span, kind, ts, "scanner", stage, symbol, reason, _with_extra(payload, extra), False)
+            self._add(span, kind, ts, "scanner", stage, symbol, reason, merge_extra(payload, extra), False)
 
     def condition_failed(
         self,
@@ -220,18 +217,9 @@ class SpanEvents:
         """A failed ``record_signal_condition``: the payload is built only when the event is admitted."""
         kind = self.budget.screen(span, "signal", symbol, value, threshold, self._margin)
         if kind is not None and self.budget.admit(span, kind, "signal", symbol):
-            payload = {
-                "strategy": strategy,
-                "condition": condition,
-                "value": value,
-                "threshold": threshold,
-                "direction": direction,
-                "candle_ts": candle_ts,
-            }
-            if close is not None:
-                payload["close"] = close
+            payload = condition_payload(strategy, condition, value, threshold, direction, candle_ts, close)
             reason = f"signal:{field_text(strategy) or ''}:{field_text(condition) or ''}"
-            self._add(span, kind, ts, "signal", strategy, symbol, reason, _with_extra(payload, extra), False)
+            self._add(span, kind, ts, "signal", strategy, symbol, reason, merge_extra(payload, extra), False)
 
     def failed(
         self,
@@ -251,8 +239,8 @@ class SpanEvents:
 
     def signal(self, span: Any, ts: float, strategy: Any, symbol: Any, extra: dict[Any, Any] | None) -> None:
         if self.budget.admit(span, SIGNAL, "signal", symbol):
-            payload: dict[Any, Any] = {"strategy": strategy, "signal": True}
-            self._add(span, SIGNAL, ts, "signal", strategy, symbol, None, _with_extra(payload, extra), True)
+            payload = merge_extra(signal_payload(strategy), extra)
+            self._add(span, SIGNAL, ts, "signal", strategy, symbol, None, payload, True)
 
     def _add(
         self,
@@ -281,11 +269,3 @@ class SpanEvents:
             clean,
         )
         span.add_event(EVENT_NAMES[kind], attributes, timestamp=int(ts * 1e9))
-
-
-def _with_extra(payload: dict[Any, Any], extra: dict[Any, Any] | None) -> dict[Any, Any]:
-    """The journal's rule: an extra key that would overwrite a schema key is kept as ``extra_<key>``."""
-    if extra:
-        for key, value in extra.items():
-            payload[f"extra_{key}" if key in payload else key] = value
-    return payload

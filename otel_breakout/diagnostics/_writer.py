@@ -1,12 +1,15 @@
 """The bounded queue between the bot's threads and the background writer thread.
 
-Callers append plain tuples to a ``deque`` (atomic under the GIL, no lock, no wake-up per event) after
-checking its length against the bound; the writer wakes every flush interval, or early when the queue
-passes half its capacity, and drains it in batches through the :class:`Pipeline`.
+Callers :meth:`Writer.put` plain tuples on a ``deque`` (atomic under the GIL, no lock, no wake-up per event)
+after checking its length against the bound; the writer wakes every flush interval, or early when the queue
+passes half its capacity, and drains it in batches through the :class:`Pipeline`. A stop that times out (at
+interpreter exit the thread would die with the rest) takes what is still queued away and counts it as
+dropped (``all:shutdown``) with one warning, so no event is lost silently.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import weakref
@@ -18,6 +21,7 @@ from otel_breakout.diagnostics._pipeline import FLUSH, Pipeline
 
 __all__ = ["Writer"]
 
+_logger = logging.getLogger("otel_breakout.diagnostics")
 _BATCH = 4096
 _live: weakref.WeakSet[Writer] = weakref.WeakSet()
 
@@ -35,6 +39,7 @@ class Writer:
         self._wake = threading.Event()
         self._closing = False
         self._stopped = False
+        self._abandoned = False
         self._thread = self._start()
         _live.add(self)
 
@@ -46,6 +51,17 @@ class Writer:
     @property
     def alive(self) -> bool:
         return self._thread.is_alive()
+
+    def put(self, item: tuple[Any, ...]) -> bool:
+        """Queue one item (the bot's thread); False when the queue is full and it was counted as dropped."""
+        queue = self.queue
+        if len(queue) >= self.capacity:
+            self.pipeline.drops.add("queue", "full")
+            return False
+        queue.append(item)
+        if len(queue) > self.high_water and not self.kicked:
+            self.kick()
+        return True
 
     def kick(self) -> None:
         """Wake the writer before its interval ends (the queue is filling up)."""
@@ -60,13 +76,21 @@ class Writer:
             with handle_internal_errors("diagnostics writer"):
                 self._drain()
             if self._closing and not self.queue:
+                if self._abandoned and self.pipeline.journal is not None:
+                    self.pipeline.journal.close()  # stop() timed out and left the closing to this thread
                 return
 
     def _drain(self) -> None:
         queue = self.queue
         popleft = queue.popleft
         while queue:
-            batch = [popleft() for _ in range(min(len(queue), _BATCH))]
+            batch: list[tuple[Any, ...]] = []
+            append = batch.append
+            try:
+                for _ in range(min(len(queue), _BATCH)):
+                    append(popleft())
+            except IndexError:  # a stop that timed out took the rest away
+                pass
             self.pipeline.process(batch)
         self.pipeline.process(())  # publish drop counts even when nothing was queued
 
@@ -88,8 +112,32 @@ class Writer:
         self._wake.set()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                self._abandon(timeout)
         if not self._thread.is_alive() and self.pipeline.journal is not None:
             self.pipeline.journal.close()
+
+    def _abandon(self, timeout: float) -> None:
+        """The writer did not finish in time: take the items still queued (newest first, so what it writes stays
+        a prefix) and count them, for they would die with the thread at exit."""
+        self._abandoned = True
+        pop = self.queue.pop
+        lost = 0
+        while True:
+            try:
+                item = pop()
+            except IndexError:
+                break
+            if item[0] != FLUSH:
+                lost += 1
+        if lost:
+            self.pipeline.drops.add("all", "shutdown", lost)
+            _logger.warning(
+                "diagnostics writer did not finish within %.1f s of stopping: %d queued events dropped "
+                "(counted as all:shutdown); a batch it was writing may be cut short at exit",
+                timeout,
+                lost,
+            )
 
     def _after_fork_in_child(self) -> None:
         # The child has no writer thread, and every lock may have been held by a thread that no longer

@@ -11,6 +11,8 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
+from otel_breakout.diagnostics._schema import OTHER
+
 __all__ = [
     "BOUNDARY_TOLERANCE",
     "OTHER",
@@ -34,7 +36,6 @@ SKIP_CAUSES = (
     "wrong_type",
     "unknown_version",
 )
-OTHER = "(other)"
 # Gaps are compared with the margin with this relative slack, so a value exactly 5% off by its decimal
 # digits (1.9 against 2.0 gives 0.050000000000000044 in binary) counts as within 5%.
 BOUNDARY_TOLERANCE = 1e-9

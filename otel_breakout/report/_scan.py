@@ -21,10 +21,12 @@ from typing import Any
 
 import orjson
 
+from otel_breakout.diagnostics._journal import legacy_session
+from otel_breakout.diagnostics._schema import SCHEMA_VERSION, decode
 from otel_breakout.report._candidates import DEAD, MAX_CANDLE_STAGES, MAX_FAILING_NAMES, PASSES, Tables, finalize
 from otel_breakout.report._inputs import Chunk, LineBlocks
 from otel_breakout.report._records import OTHER, CheckAcc, ChunkResult, GroupKey, GroupState, ScanOptions
-from otel_breakout.report._validate import classify_bad_line, fields_slow, is_trace_id, legacy_session, strings_ok
+from otel_breakout.report._validate import classify_bad_line, is_trace_id, strings_ok
 
 __all__ = ["scan_chunk"]
 
@@ -65,10 +67,10 @@ def scan_chunk(chunk: Chunk, options: ScanOptions) -> ChunkResult:
 class _Scanner:
     """The scan state of one chunk: :meth:`block` takes each list of lines, :meth:`finish` closes the chunk.
 
-    The loop in :meth:`block` is the hot path (a few microseconds per event): one ``orjson.loads``, the
-    fields read by subscript, type checks chained so the common case short-circuits, and everything else
-    (an optional field missing, a float version, a wrong type) handed to :func:`fields_slow`, which applies
-    the full rules. Parsed objects are dropped at once: keeping blocks of them alive was measured slower.
+    The loop in :meth:`block` is the hot path (a few microseconds per event): one ``orjson.loads``, the fields
+    read by subscript, type checks chained so the common case short-circuits, and any other line (a field
+    missing, a float version, a wrong type, the seed's format) handed to the codec's :func:`decode` (a test
+    holds the loop to its rule). Parsed objects are dropped at once: keeping them alive was measured slower.
     """
 
     def __init__(self, options: ScanOptions, result: ChunkResult, legacy: str | None = None) -> None:
@@ -145,6 +147,7 @@ class _Scanner:
         since, until = options.since, options.until
         symbols, sessions = options.symbols, options.sessions
         ts_min, ts_max = self.ts_min, self.ts_max
+        version = SCHEMA_VERSION
         events = ungrouped = 0
         for line_no, line in enumerate(lines, self.lineno + 1):
             if not line:  # None (too long) or b"" (blank: not worth parsing or reporting)
@@ -174,7 +177,7 @@ class _Scanner:
                 # The string fields (session, component, stage, symbol, reason) are checked once per distinct
                 # combination, in _shape: a str never equals a non-str, so a known shape proves their types.
                 ok = (
-                    v == 1
+                    v == version
                     and type(v) is int
                     and (type(ts) is float or type(ts) is int)
                     and (passed is True or passed is False or passed is None)
@@ -182,11 +185,11 @@ class _Scanner:
                     and (type(payload) is dict or payload is None)
                 )
             if not ok:
-                fields = fields_slow(obj, self.legacy)
+                fields = decode(obj, self.legacy)
                 if isinstance(fields, str):
                     _skip(result, fields, line_no)
                     continue
-                _, ts, sid, comp, stage, sym, passed, reason, tid, payload = fields
+                _, ts, sid, comp, stage, sym, passed, reason, _, tid, _, payload = fields
             if payload is None:
                 name = None
             else:

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from otel_breakout.report._synthetic import encode_event
+from otel_breakout.diagnostics._schema import encode, journal_line
 
 __all__ = ["event", "filter_event", "signal_event", "write_journal_lines"]
 
@@ -27,20 +27,7 @@ def event(
     span_id: str | None = None,
     near_miss: bool = False,
 ) -> dict[str, Any]:
-    return {
-        "v": 1,
-        "ts": ts,
-        "session_id": session,
-        "component": component,
-        "stage": stage,
-        "symbol": symbol,
-        "passed": passed,
-        "reason": reason,
-        "near_miss": near_miss,
-        "trace_id": trace_id,
-        "span_id": span_id,
-        "payload": payload,
-    }
+    return journal_line(ts, session, component, stage, symbol, passed, reason, near_miss, trace_id, span_id, payload)
 
 
 def filter_event(
@@ -100,7 +87,7 @@ def write_journal_lines(path: Path, lines: Iterable[dict[str, Any] | bytes]) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as handle:
         for line in lines:
-            handle.write(line if isinstance(line, bytes) else encode_event(line))
+            handle.write(line if isinstance(line, bytes) else encode(line))
     return path
 
 

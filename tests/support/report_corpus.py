@@ -13,7 +13,7 @@ import gzip
 import shutil
 from pathlib import Path
 
-from otel_breakout.report._synthetic import JournalSpec, write_journal, write_prices
+from tests.support.synthetic import JournalSpec, write_journal, write_prices
 
 __all__ = ["CORPUS", "PRICES", "write_corpus"]
 

@@ -1,4 +1,6 @@
-"""Synthetic diagnostics journals in the exact journal schema the collector writes, for tests, benchmarks and the demo.
+"""Synthetic diagnostics journals, written by the journal codec (:mod:`otel_breakout.diagnostics._schema`).
+
+Test and benchmark support (``bench_report`` and the report's tests), not part of the wheel.
 
 A seeded random walk through a breakout bot's pipeline: every scan cycle runs the scanner's filter stages
 over the symbols (a symbol that fails a stage stops there), then every strategy evaluates all its
@@ -23,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
+from otel_breakout.diagnostics._schema import encode, journal_line
 
-__all__ = ["CheckSpec", "JournalSpec", "encode_event", "iter_events", "price_path", "write_journal", "write_prices"]
+__all__ = ["CheckSpec", "JournalSpec", "iter_events", "price_path", "write_journal", "write_prices"]
 
 Direction = Literal["min", "max"]
 
@@ -122,41 +124,30 @@ def _draw_fixed(rng: random.Random, check: CheckSpec, bias: float, threshold: fl
     return value, (value >= threshold if check.direction == "min" else value <= threshold)
 
 
-def _event(
-    ts: float,
-    session: str,
-    component: str,
-    stage: str,
-    symbol: str | None,
-    passed: bool | None,
-    reason: str | None,
-    near_miss: bool,
-    trace_id: str | None,
-    span_id: str | None,
-    payload: dict[str, Any],
-) -> dict[str, Any]:
-    # Key order is part of the contract; a dict literal keeps it.
-    return {
-        "v": 1,
-        "ts": ts,
-        "session_id": session,
-        "component": component,
-        "stage": stage,
-        "symbol": symbol,
-        "passed": passed,
-        "reason": reason,
-        "near_miss": near_miss,
-        "trace_id": trace_id,
-        "span_id": span_id,
-        "payload": payload,
-    }
-
-
 def _near(value: float | None, threshold: float, passed: bool) -> bool:
     if passed or value is None:
         return False
     margin = 0.1 * abs(threshold) if threshold != 0 else 0.1
     return abs(value - threshold) <= margin
+
+
+def _cycles(
+    spec: JournalSpec, rng: random.Random
+) -> Iterator[tuple[str, dict[str, dict[str, float]], float, str | None, int]]:
+    """Every scan cycle of every session: (session, per-symbol biases, cycle start, trace id or None, candle_ts).
+
+    Draws the biases at each session's start and the trace before each cycle, between the draws of the cycles."""
+    for s in range(spec.sessions):
+        session = f"S{spec.seed}-{s}" if spec.sessions > 1 else f"S{spec.seed}"
+        biases = {
+            sym: {c.name: rng.uniform(-0.25, 0.1) for _, cs in (*SCANNER_STAGES, *STRATEGIES) for c in cs}
+            for sym in spec.symbols
+        }
+        cycle_start = spec.start_ts + s * spec.cycles * spec.cycle_seconds
+        for _ in range(spec.cycles):
+            traced = rng.random() < spec.traced_share
+            yield session, biases, cycle_start, _hex(rng, 32) if traced else None, int(cycle_start // 60 * 60)
+            cycle_start = cycle_start + spec.cycle_seconds
 
 
 def iter_events(spec: JournalSpec) -> Iterator[dict[str, Any]]:
@@ -167,88 +158,77 @@ def iter_events(spec: JournalSpec) -> Iterator[dict[str, Any]]:
     if spec.thresholds:
         raise ValueError("threshold overrides need joined=True (values must not depend on the thresholds)")
     rng = random.Random(spec.seed)
-    for s in range(spec.sessions):
-        session = f"S{spec.seed}-{s}" if spec.sessions > 1 else f"S{spec.seed}"
-        biases = {
-            sym: {c.name: rng.uniform(-0.25, 0.1) for _, cs in (*SCANNER_STAGES, *STRATEGIES) for c in cs}
-            for sym in spec.symbols
-        }
-        ts = spec.start_ts + s * spec.cycles * spec.cycle_seconds
-        for _ in range(spec.cycles):
-            cycle_start = ts
-            traced = rng.random() < spec.traced_share
-            trace = _hex(rng, 32) if traced else None
-            candle_ts = int(cycle_start // 60 * 60)
-            for symbol in spec.symbols:
-                survived = True
-                for stage, checks in SCANNER_STAGES:
-                    stage_ok = True
-                    for check in checks:
-                        ts += 0.001
-                        value: float | None
-                        value, passed = _draw(rng, check, biases[symbol][check.name])
-                        payload: dict[str, Any] = {
-                            "filter": check.name,
+    for session, biases, cycle_start, trace, candle_ts in _cycles(spec, rng):
+        ts = cycle_start
+        for symbol in spec.symbols:
+            survived = True
+            for stage, checks in SCANNER_STAGES:
+                stage_ok = True
+                for check in checks:
+                    ts += 0.001
+                    value: float | None
+                    value, passed = _draw(rng, check, biases[symbol][check.name])
+                    payload: dict[str, Any] = {
+                        "filter": check.name,
+                        "value": value,
+                        "threshold": check.threshold,
+                        "direction": check.direction,
+                    }
+                    if not passed and rng.random() < spec.coerced_share:
+                        payload["value"] = value = None
+                        payload["value__coerced"] = "nan"
+                    yield journal_line(
+                        round(ts, 6),
+                        session,
+                        "scanner",
+                        stage,
+                        symbol,
+                        passed,
+                        None if passed else f"filter:{check.name}",
+                        _near(value, check.threshold, passed),
+                        trace,
+                        _hex(rng, 16) if trace is not None else None,
+                        payload,
+                    )
+                    stage_ok = stage_ok and passed
+                if not stage_ok:
+                    survived = False
+                    break
+            if not survived:
+                continue
+            for strategy, conditions in STRATEGIES:
+                for cond in conditions:
+                    ts += 0.001
+                    value, passed = _draw(rng, cond, biases[symbol][cond.name])
+                    yield journal_line(
+                        round(ts, 6),
+                        session,
+                        "signal",
+                        strategy,
+                        symbol,
+                        passed,
+                        None if passed else f"signal:{strategy}:{cond.name}",
+                        _near(value, cond.threshold, passed),
+                        trace,
+                        _hex(rng, 16) if trace is not None else None,
+                        {
+                            "strategy": strategy,
+                            "condition": cond.name,
                             "value": value,
-                            "threshold": check.threshold,
-                            "direction": check.direction,
-                        }
-                        if not passed and rng.random() < spec.coerced_share:
-                            payload["value"] = value = None
-                            payload["value__coerced"] = "nan"
-                        yield _event(
-                            round(ts, 6),
-                            session,
-                            "scanner",
-                            stage,
-                            symbol,
-                            passed,
-                            None if passed else f"filter:{check.name}",
-                            _near(value, check.threshold, passed),
-                            trace,
-                            _hex(rng, 16) if traced else None,
-                            payload,
-                        )
-                        stage_ok = stage_ok and passed
-                    if not stage_ok:
-                        survived = False
-                        break
-                if not survived:
-                    continue
-                for strategy, conditions in STRATEGIES:
-                    for cond in conditions:
-                        ts += 0.001
-                        value, passed = _draw(rng, cond, biases[symbol][cond.name])
-                        yield _event(
-                            round(ts, 6),
-                            session,
-                            "signal",
-                            strategy,
-                            symbol,
-                            passed,
-                            None if passed else f"signal:{strategy}:{cond.name}",
-                            _near(value, cond.threshold, passed),
-                            trace,
-                            _hex(rng, 16) if traced else None,
-                            {
-                                "strategy": strategy,
-                                "condition": cond.name,
-                                "value": value,
-                                "threshold": cond.threshold,
-                                "direction": cond.direction,
-                                "candle_ts": candle_ts,
-                            },
-                        )
-            if spec.other_events:
-                yield from _other_events(rng, spec, ts, session, trace)
-            ts = cycle_start + spec.cycle_seconds
+                            "threshold": cond.threshold,
+                            "direction": cond.direction,
+                            "candle_ts": candle_ts,
+                        },
+                    )
+        if spec.other_events:
+            yield from _other_events(rng, spec, ts, session, trace)
 
 
 def _other_events(
     rng: random.Random, spec: JournalSpec, ts: float, session: str, trace: str | None
 ) -> Iterator[dict[str, Any]]:
     ts += 0.001
-    yield _event(
+    yield journal_line(
         round(ts, 6),
         session,
         "engine",
@@ -263,7 +243,7 @@ def _other_events(
     )
     if rng.random() < 0.1:
         ts += 0.001
-        yield _event(
+        yield journal_line(
             round(ts, 6),
             session,
             "risk",
@@ -322,63 +302,47 @@ def _joined_events(spec: JournalSpec) -> Iterator[dict[str, Any]]:
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ValueError(f"no check named {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    for s in range(spec.sessions):
-        session = f"S{spec.seed}-{s}" if spec.sessions > 1 else f"S{spec.seed}"
-        biases = {
-            sym: {c.name: rng.uniform(-0.25, 0.1) for _, cs in (*SCANNER_STAGES, *STRATEGIES) for c in cs}
-            for sym in spec.symbols
-        }
-        ts = spec.start_ts + s * spec.cycles * spec.cycle_seconds
-        for _ in range(spec.cycles):
-            cycle_start = ts
-            traced = rng.random() < spec.traced_share
-            trace = _hex(rng, 32) if traced else None
-            candle_ts = int(cycle_start // 60 * 60)
-            for symbol in spec.symbols:
-                for component, groups in (("scanner", SCANNER_STAGES), ("signal", STRATEGIES)):
-                    for stage, checks in groups:
-                        for check in checks:
-                            ts += 0.001
-                            threshold = overrides.get(check.name, check.threshold)
-                            value: float | None
-                            value, passed = _draw_fixed(rng, check, biases[symbol][check.name], threshold)
-                            coerced = rng.random() < spec.coerced_share
-                            span = _hex(rng, 16) if traced else None
-                            if component == "scanner":
-                                payload: dict[str, Any] = {"filter": check.name}
-                                reason = f"filter:{check.name}"
-                            else:
-                                payload = {"strategy": stage, "condition": check.name}
-                                reason = f"signal:{stage}:{check.name}"
-                            payload.update(value=value, threshold=threshold, direction=check.direction)
-                            payload["candle_ts"] = candle_ts
-                            if closes is not None:
-                                payload["close"] = closes[symbol][candle_ts]
-                            if coerced:  # a NaN fails whatever the threshold, as comparisons with NaN do
-                                payload["value"] = value = None
-                                payload["value__coerced"] = "nan"
-                                passed = False
-                            yield _event(
-                                round(ts, 6),
-                                session,
-                                component,
-                                stage,
-                                symbol,
-                                passed,
-                                None if passed else reason,
-                                _near(value, threshold, passed),
-                                trace,
-                                span,
-                                payload,
-                            )
-            if spec.other_events:
-                yield from _other_events(rng, spec, ts, session, trace)
-            ts = cycle_start + spec.cycle_seconds
-
-
-def encode_event(event: dict[str, Any]) -> bytes:
-    """One journal line (with its newline), as the collector writes it."""
-    return orjson.dumps(event) + b"\n"
+    for session, biases, cycle_start, trace, candle_ts in _cycles(spec, rng):
+        ts = cycle_start
+        for symbol in spec.symbols:
+            for component, groups in (("scanner", SCANNER_STAGES), ("signal", STRATEGIES)):
+                for stage, checks in groups:
+                    for check in checks:
+                        ts += 0.001
+                        threshold = overrides.get(check.name, check.threshold)
+                        value: float | None
+                        value, passed = _draw_fixed(rng, check, biases[symbol][check.name], threshold)
+                        coerced = rng.random() < spec.coerced_share
+                        span = _hex(rng, 16) if trace is not None else None
+                        if component == "scanner":
+                            payload: dict[str, Any] = {"filter": check.name}
+                            reason = f"filter:{check.name}"
+                        else:
+                            payload = {"strategy": stage, "condition": check.name}
+                            reason = f"signal:{stage}:{check.name}"
+                        payload.update(value=value, threshold=threshold, direction=check.direction)
+                        payload["candle_ts"] = candle_ts
+                        if closes is not None:
+                            payload["close"] = closes[symbol][candle_ts]
+                        if coerced:  # a NaN fails whatever the threshold, as comparisons with NaN do
+                            payload["value"] = value = None
+                            payload["value__coerced"] = "nan"
+                            passed = False
+                        yield journal_line(
+                            round(ts, 6),
+                            session,
+                            component,
+                            stage,
+                            symbol,
+                            passed,
+                            None if passed else reason,
+                            _near(value, threshold, passed),
+                            trace,
+                            span,
+                            payload,
+                        )
+        if spec.other_events:
+            yield from _other_events(rng, spec, ts, session, trace)
 
 
 def write_journal(
@@ -410,7 +374,7 @@ def write_journal(
 
     try:
         for event in iter_events(spec):
-            line = encode_event(event)
+            line = encode(event)
             if event["session_id"] != current_session:
                 if current is not None:
                     current.close()

@@ -7,22 +7,10 @@ from pathlib import Path
 
 import orjson
 
-from otel_breakout.report._synthetic import JournalSpec, iter_events, write_journal
+from otel_breakout.diagnostics import JOURNAL_FIELDS
+from tests.support.synthetic import JournalSpec, iter_events, write_journal
 
-KEYS = [
-    "v",
-    "ts",
-    "session_id",
-    "component",
-    "stage",
-    "symbol",
-    "passed",
-    "reason",
-    "near_miss",
-    "trace_id",
-    "span_id",
-    "payload",
-]
+KEYS = list(JOURNAL_FIELDS)
 
 
 def test_schema_and_key_order() -> None:
