@@ -37,9 +37,51 @@ def test_noise_blocked_rightly_is_kept() -> None:
     fired = _items(rng, 200, 0.015)
     result = judge(blocked, fired, _reference(rng), min_outcomes=M, edge_share=0.5)
     assert result.verdict == KEEP and result.change == 0.0
-    assert "did worse" in result.reason or "not distinguishable from noise" in result.reason
+    assert "what the check blocks is not worth taking" in result.reason
     assert [b.role for b in result.blocked] == ["nearest", ""]
     assert len(result.blocked[0].items) == M
+
+
+def test_weak_but_profitable_candidates_below_the_hurdle_are_kept() -> None:
+    # A healthy volume check: the new highs just under its threshold make a little money (a real breakout
+    # among many fades), about a quarter of what the signals make. Taking them would spend the bot's capital
+    # on worse trades than its own: below the hurdle (a third of the signals' average), so keep.
+    rng = random.Random(7)
+    blocked = _items(rng, 600, 0.004)
+    reference = _reference(rng, 300, 0.015)
+    result = judge(blocked, _items(rng, 200, 0.015), reference, min_outcomes=M, edge_share=0.33)
+    assert result.verdict == KEEP, result.reason
+    assert (
+        "No stretch of blocked candidates from the threshold beat the hurdle (+0.53%: 33% of the signals' average"
+        in result.reason
+    )
+    # The same candidates against a lower hurdle (a bot with spare capital, say) are worth taking.
+    assert judge(blocked, _items(rng, 200, 0.015), reference, min_outcomes=M, edge_share=0.1).verdict == LOOSEN
+
+
+def test_when_the_signals_lose_money_blocked_candidates_must_make_some() -> None:
+    # A fault that lets through only a few signals, which happen to lose: what it blocks made money, loosen.
+    rng = random.Random(8)
+    losing = _reference(rng, 25, -0.02)
+    result = judge(_items(rng, 300, 0.015), _items(rng, 25, -0.02), losing, min_outcomes=M, edge_share=0.33)
+    assert result.verdict == LOOSEN and "above the hurdle (+0.00%" in result.reason
+    # What a check blocks must still earn more than nothing beyond chance.
+    result = judge(_items(rng, 300, -0.001), _items(rng, 25, -0.02), losing, min_outcomes=M, edge_share=0.33)
+    assert result.verdict == KEEP
+
+
+def test_a_losing_group_inside_the_stretch_does_not_stop_the_change_short() -> None:
+    rng = random.Random(9)
+    good = _items(rng, 60, 0.02)
+    dip = _items(rng, 30, -0.004, start=0.6)  # one group that happened to lose...
+    more = _items(rng, 90, 0.02, start=0.9)  # ...inside a stretch as good as the signals
+    noise = _items(rng, 300, -0.004, start=1.8)
+    blocked = [*good, *dip, *more, *noise]
+    result = judge(blocked, _items(rng, 100, 0.015), _reference(rng), min_outcomes=M, edge_share=0.33)
+    assert result.verdict == LOOSEN
+    roles = [b.role for b in result.blocked]
+    assert roles[:6] == ["admitted"] * 6 and roles[6] == "stop", roles  # past the dip, to the end of the stretch
+    assert result.value == blocked[6 * M - 1].value
 
 
 def test_a_threshold_set_too_strict_is_loosened_to_where_candidates_stop_making_money() -> None:

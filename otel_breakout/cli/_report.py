@@ -139,9 +139,9 @@ def register(subparsers: Any) -> None:
     outcomes.add_argument(
         "--edge-share",
         type=_share,
-        default=0.5,
+        default=0.33,
         metavar="SHARE",
-        help="a loosening needs the blocked candidates to earn this share of the signals' average (0.5)",
+        help="a loosening needs the blocked candidates to beat this share of the signals' average (0.33)",
     )
     outcomes.add_argument(
         "--bar-seconds", type=_positive, default=None, metavar="S", help="candle length (default: from the prices)"

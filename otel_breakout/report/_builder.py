@@ -92,8 +92,8 @@ class DiagnosticsReportBuilder:
     :mod:`otel_breakout.report._prices`) and any ``close`` the journal recorded with a ``candle_ts`` give each
     signal candidate its net forward return ``horizons`` bars later (``horizon``, one of them, decides), after
     ``cost_bps`` round-trip costs; ``bar_seconds`` is the candle length (default: told from the prices). The
-    verdicts need ``min_outcomes`` outcomes per group, and a loosening candidates earning ``edge_share`` of the
-    fired signals' average (see :mod:`otel_breakout.report._verdict`).
+    verdicts need ``min_outcomes`` outcomes per group, and a loosening candidates beating ``edge_share`` of the
+    fired signals' average beyond chance (see :mod:`otel_breakout.report._verdict`).
     """
 
     def __init__(
@@ -119,7 +119,7 @@ class DiagnosticsReportBuilder:
         horizon: int = 20,
         cost_bps: float = 10.0,
         min_outcomes: int = 30,
-        edge_share: float = 0.5,
+        edge_share: float = 0.33,
         bar_seconds: float | None = None,
     ) -> None:
         if isinstance(paths_or_globs, (str, os.PathLike)):

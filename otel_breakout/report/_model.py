@@ -34,7 +34,7 @@ class ReportOptions:
     horizon: int = 20
     cost_bps: float = 10.0
     min_outcomes: int = 30
-    edge_share: float = 0.5
+    edge_share: float = 0.33
     bar_seconds: float | None = None
 
 

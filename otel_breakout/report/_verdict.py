@@ -9,17 +9,16 @@ For one check, the candidates it alone blocked are ordered by how far they misse
 groups of ``min_outcomes`` from the threshold outwards (a short remainder joins the last group); the signals
 that fired are grouped the same way by how far they cleared it. Then:
 
-- **loosen** when the nearest blocked group did about as well as the fired signals (a positive average of
-  at least ``edge_share`` of theirs, or short of it by less than chance explains: Welch's test does not find
-  it worse at 0.1 %) and is no noise: it did significantly better than the blocked candidates farther away
-  (5 %), or those made money too (an average of at least a quarter of the fired signals'), or all of them
-  together did about as well as the fired signals. The change then admits the
-  following groups while each one's average stays above zero, and stops before the first that lost money;
-  the new threshold is the last admitted candidate's own value.
+- **loosen** when the blocked candidates nearest the threshold earned more than ``edge_share`` of the fired
+  signals' average (the hurdle: a third by default) beyond chance: of every stretch of them from the threshold
+  (``min_outcomes`` or more), the one whose returns above the hurdle add up to the most does so with a z of at
+  least 1.645 (one-sided 5 %); when the signals lose money, the hurdle is zero. The change admits each group from
+  the threshold while its average stays above zero, and at least that stretch; the new threshold is the last
+  admitted candidate's own value.
 - **tighten** when the fired signals nearest the threshold lost money on average and did significantly worse
   (5 %) than the signals that cleared it by more; the new threshold is the value of the first signal kept.
 - **keep** otherwise, with at least ``min_outcomes`` blocked outcomes (or two groups of fired ones) behind
-  it: what the check blocks did worse than what it lets through, or not distinctly better than noise.
+  it: what the check blocks did not beat the hurdle beyond chance.
 - **too few outcomes** below that, or with fewer than ``MIN_REFERENCE`` fired signals to compare with.
 """
 
@@ -29,11 +28,11 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import NamedTuple
 
 __all__ = [
     "CLIP_SHARE",
-    "FARTHER_SHARE",
     "KEEP",
     "LOOSEN",
     "MIN_REFERENCE",
@@ -41,7 +40,6 @@ __all__ = [
     "TOO_FEW",
     "UNTESTED",
     "Z_DISTINCT",
-    "Z_WORSE",
     "Band",
     "Item",
     "Judgement",
@@ -54,8 +52,6 @@ KEEP, LOOSEN, TIGHTEN, TOO_FEW, UNTESTED = "keep", "loosen", "tighten", "too_few
 CLIP_SHARE = 0.02
 MIN_REFERENCE = 10
 Z_DISTINCT = 1.645  # one-sided 5 %
-Z_WORSE = 3.09  # one-sided 0.1 %: "worse" beyond what chance explains
-FARTHER_SHARE = 0.25
 
 
 class Item(NamedTuple):
@@ -162,7 +158,6 @@ def judge(
     below, above = bisect_left(ordered, low), bisect_right(ordered, high)
     ref = [*([low] * below), *ordered[below:above], *([high] * (len(ordered) - above))]  # clip(reference), reordered
     ref_mean = _mean(ref) if ref else None
-    ref_moments = _moments(ref) if len(ref) >= 2 else None
     m = min_outcomes
     clipped = {id(i): r for i, r in zip(blocked, clip([i.ret for i in blocked]), strict=True)}
     clipped.update((id(i), r) for i, r in zip(fired, clip([i.ret for i in fired]), strict=True))
@@ -170,64 +165,52 @@ def judge(
     def returns(items: Sequence[Item]) -> list[float]:
         return [clipped[id(i)] for i in items]
 
-    def as_well(values: list[float]) -> bool:
-        mean = _mean(values)
-        assert ref_mean is not None
-        return mean > 0 and (mean >= edge_share * ref_mean or welch_z(values, ref, ref_moments) > -Z_WORSE)
-
     blocked_bands = _bands(blocked, m)
     fired_bands = _bands(fired, m)
     shown_blocked: list[Band] = []
     reason = ""
     if len(blocked) >= m and len(ref) >= MIN_REFERENCE:
-        first = returns(blocked_bands[0])
-        rest = returns(blocked[len(blocked_bands[0]) :])
-        z_rest = welch_z(first, rest) if len(rest) >= m else None
-        distinct = z_rest is not None and z_rest >= Z_DISTINCT
         assert ref_mean is not None
-        # No noise either when the candidates farther away made money too (a quarter of what signals make).
-        profitable = len(rest) >= m and ref_mean > 0 and _mean(rest) >= FARTHER_SHARE * ref_mean
-        whole = as_well(returns(blocked))
-        if as_well(first) and (distinct or profitable or whole):
-            admitted = 1
-            for band in blocked_bands[1:]:
+        nearest = returns(blocked_bands[0])
+        hurdle = edge_share * max(ref_mean, 0.0)  # when the signals lose money, candidates must make some
+        stretch, z = _best_stretch([r - hurdle for r in returns(blocked)], m)
+        if z >= Z_DISTINCT:
+            extended = 0
+            for band in blocked_bands:  # each further group while it earned more than its costs
                 if _mean(returns(band)) <= 0:
                     break
-                admitted += 1
+                extended += 1
+            ends = list(accumulate(len(band) for band in blocked_bands))
+            # And at least the whole groups of the stretch the verdict rests on (a group it ends inside may be
+            # where returns turn: not admitted on the strength of its first few).
+            admitted = max(extended, bisect_right(ends, stretch))
             last = blocked_bands[admitted - 1][-1]
             roles = ["admitted"] * admitted + (["stop"] if admitted < len(blocked_bands) else [])
-            if distinct and z_rest is not None:
-                why = f"beat the blocked candidates farther away ({_pct(_mean(rest))}, z {z_rest:.1f})"
-            elif profitable:
-                why = f"the blocked candidates farther away made money too ({_pct(_mean(rest))})"
-            else:
-                why = "all the blocked candidates together did about as well"
             stop = (
                 f"; it stops before the next group ({_pct(_mean(returns(blocked_bands[admitted])))})"
                 if admitted < len(blocked_bands)
                 else "; every blocked group earned more than its costs"
             )
             reason = (
-                f"The {len(first)} blocked candidates nearest the threshold earned {_pct(_mean(first))} on average, "
-                f"against {_pct(ref_mean or 0.0)} for the bot's {len(ref)} signals, and {why}: the threshold blocks "
-                f"signals worth taking. The change admits each further group of {m} while its average stays above "
-                f"zero{stop}."
+                f"The {stretch} blocked candidates nearest the threshold earned "
+                f"{_pct(_mean(returns(blocked[:stretch])))} on average, against {_pct(ref_mean)} for the bot's "
+                f"{len(ref)} signals: above the hurdle ({_pct(hurdle)}: {_hurdle(edge_share)}) by more than chance "
+                f"explains (z {z:.1f}, one-sided 5 %), so the threshold blocks signals worth taking. The change admits "
+                f"each group of {m} from the threshold while its average stays above zero{stop}."
             )
             shown_blocked = _shown(blocked_bands, roles, "blocked")
             shown_fired = _fired_shown(fired_bands, 0) or _few(fired, "fired")
             return Judgement(
                 LOOSEN, last.distance, last.value, tuple(shown_blocked), shown_fired, reason, ref_mean, bounds
             )
-        worse = _mean(first) <= 0 or not as_well(first)
+        verdict_why = (
+            f". No stretch of blocked candidates from the threshold beat the hurdle ({_pct(hurdle)}: "
+            f"{_hurdle(edge_share)}) by more than chance explains (the best, the nearest {stretch}: z {z:.1f}; "
+            "one-sided 5 % needed): what the check blocks is not worth taking."
+        )
         reason = (
-            f"The {len(first)} blocked candidates nearest the threshold earned {_pct(_mean(first))} on average, "
-            f"against {_pct(ref_mean or 0.0)} for the bot's {len(ref)} signals"
-            + (
-                ": what the check blocks did worse."
-                if worse
-                else f", but no better than those farther away ({_pct(_mean(rest)) if rest else '-'}), which made "
-                "less than a quarter of what the signals made: not distinguishable from noise."
-            )
+            f"The {len(nearest)} blocked candidates nearest the threshold earned {_pct(_mean(nearest))} on average, "
+            f"against {_pct(ref_mean)} for the bot's {len(ref)} signals" + verdict_why
         )
         shown_blocked = _shown(blocked_bands, ["nearest"], "blocked")
     cut = 0
@@ -263,6 +246,26 @@ def judge(
         f"{2 * m} fired, needed), {len(ref)} signals to compare with ({MIN_REFERENCE} needed)."
     )
     return Judgement(TOO_FEW, None, None, _few(blocked, "blocked"), _few(fired, "fired"), reason, ref_mean, bounds)
+
+
+def _hurdle(edge_share: float) -> str:
+    return f"{edge_share:.0%} of the signals' average, or zero when they lose money"
+
+
+def _best_stretch(excess: Sequence[float], m: int) -> tuple[int, float]:
+    """The stretch of candidates from the threshold (at least ``m``) whose excess returns add up to the most, and
+    that sum's z statistic (sum over its standard error). Choosing the best stretch flatters z a little: the
+    hurdle and the 5 % level were set so that healthy thresholds of the demo are kept (README *The rule*)."""
+    best, stretch, total = -math.inf, 0, 0.0
+    for k, x in enumerate(excess, 1):
+        total += x
+        if k >= m and total > best:
+            best, stretch = total, k
+    part = excess[:stretch]
+    n, mean, variance = _moments(part)
+    if variance == 0:
+        return stretch, math.copysign(math.inf, mean) if mean else 0.0
+    return stretch, best / math.sqrt(variance * n)
 
 
 def _shown(bands: list[list[Item]], roles: list[str], side: str) -> list[Band]:
