@@ -1,4 +1,4 @@
-"""The README is a front door that tells the truth: two Quickstart commands, install commands, a wiring example that runs."""
+"""The README is a front door that tells the truth: two Quickstart commands, install commands, a working example."""
 
 from __future__ import annotations
 
