@@ -1,4 +1,4 @@
-"""Secrets never leave the process: one set of rules, used by every sink (README, "What is scrubbed where").
+"""Secrets never leave the process: one set of rules, used by every sink (docs/hostile-conditions.md).
 
 Two kinds of rule:
 

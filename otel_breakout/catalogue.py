@@ -1,6 +1,6 @@
 """The metric catalogue: every instrument otel-breakout creates, in one place.
 
-Dashboards, alert rules, the README's metric table and the tests all read this module, so a renamed
+Dashboards, alert rules, the docs' metric catalogue and the tests all read this module, so a renamed
 metric fails the build instead of silently emptying a panel. Names follow OTel conventions (``breakout.*``
 namespaces, UCUM units, semantic-convention names and kinds for process and system metrics) and map to
 the Prometheus names the real exposition produces with :func:`prometheus_name` (a test renders the whole

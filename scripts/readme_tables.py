@@ -1,14 +1,15 @@
-"""Regenerate the README's generated tables from the code: ``python scripts/readme_tables.py``.
+"""Regenerate the documentation's generated tables from the code: ``python scripts/readme_tables.py``.
 
-Each table sits between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` markers. ``tests/test_readme.py``
-fails when the README differs from what this script would write, so the tables cannot drift.
+Each table sits in its home page (:data:`HOMES`) between ``<!-- BEGIN name -->`` and ``<!-- END name -->``
+markers. ``tests/test_docs.py`` fails when a page differs from what this script would write, so the tables
+cannot drift.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,15 +52,39 @@ def _escape(text: str) -> str:
 GENERATORS: dict[str, Callable[[], str]] = {"environment": environment_table, "metrics": metric_table}
 
 
-def render(readme: str) -> str:
-    for name, generate in GENERATORS.items():
-        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n)(?:.*?\n)?(<!-- END {name} -->)", re.S)
-        if not pattern.search(readme):
-            raise SystemExit(f"README.md has no <!-- BEGIN {name} --> ... <!-- END {name} --> block")
-        readme = pattern.sub(rf"\g<1>{_escape(generate())}\n\g<2>", readme)
-    return readme
+# Where each generated table lives, relative to the repository root.
+HOMES: dict[str, str] = {"environment": "docs/environment.md", "metrics": "docs/metric-catalogue.md"}
+
+
+def block_pattern(name: str) -> re.Pattern[str]:
+    """The ``<!-- BEGIN name -->`` ... ``<!-- END name -->`` block of generated table ``name``."""
+    return re.compile(rf"(<!-- BEGIN {name} -->\n)(?:.*?\n)?(<!-- END {name} -->)", re.S)
+
+
+def render(text: str, names: Iterable[str]) -> str:
+    """``text`` with the generated tables ``names`` rewritten from the code; each must have its block."""
+    for name in names:
+        pattern = block_pattern(name)
+        if not pattern.search(text):
+            raise SystemExit(f"no <!-- BEGIN {name} --> ... <!-- END {name} --> block")
+        text = pattern.sub(rf"\g<1>{_escape(GENERATORS[name]())}\n\g<2>", text)
+    return text
+
+
+def rendered_pages() -> dict[Path, tuple[str, str]]:
+    """Each page holding generated tables: its text as it is, and as this script would write it."""
+    pages: dict[Path, list[str]] = {}
+    for name, home in HOMES.items():
+        pages.setdefault(ROOT / home, []).append(name)
+    result: dict[Path, tuple[str, str]] = {}
+    for path, names in pages.items():
+        text = path.read_text(encoding="utf-8")
+        result[path] = (text, render(text, names))
+    return result
 
 
 if __name__ == "__main__":
-    path = ROOT / "README.md"
-    path.write_text(render(path.read_text()))
+    for page, (current, rendered) in rendered_pages().items():
+        if rendered != current:
+            page.write_text(rendered, encoding="utf-8")
+            print(f"rewrote {page.relative_to(ROOT)}")

@@ -123,7 +123,7 @@ def _new_high_outcomes(seed: int, symbols: int = 200, cycles: int = 240, horizon
 
 @pytest.mark.slow
 def test_breakouts_on_heavy_volume_follow_through_and_others_do_not() -> None:
-    # What the report's outcome rule and its tests rely on (README, "The market"): a new high made on heavy
+    # What the report's outcome rule and its tests rely on (docs/demo.md, "The market"): a new high made on heavy
     # volume is most often a real breakout, which keeps going for a while; one on ordinary volume is noise,
     # with no drift after it.
     for seed in (3, 4):

@@ -31,7 +31,7 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> DemoProcess:
 
 
 # Seeds no other test or benchmark uses, chosen before the outcome rule was tried on them (its rule was
-# designed on seeds 1-8); README "Diagnostics report" has the figures for these and five more (206-210).
+# designed on seeds 1-8); docs/report.md ("On the demo") has the figures for these and five more (206-210).
 ACCEPTANCE_SEEDS = (201, 202, 203, 204, 205)
 # Final equity moves by 1% of itself on average (0.2% to 2.2%, standard deviation) when a threshold moves by
 # up to 5% around its healthy value (measured on these seeds): "toward the healthy run" allows twice the
@@ -132,7 +132,7 @@ def test_planted_faults_are_found_and_the_outcome_advice_recovers_them(tmp_path:
     # Equity: the narrow ATR filter costs a quarter of it, and the advice wins it back every time. The strict
     # volume and confirmation faults cost little (the signals they keep are the best ones), so the loosened
     # runs mostly land within noise of the healthy one; on seed 202 the volume advice goes below the healthy
-    # threshold (1.81 against 2) and its extra signals cost 9% (README: "Diagnostics report").
+    # threshold (1.81 against 2) and its extra signals cost 9% (docs/report.md, "On the demo").
     assert not [miss for miss in equity_misses if miss[0] != "strict_volume"], equity_misses
     assert len(equity_misses) <= 1, equity_misses
 

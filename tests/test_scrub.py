@@ -1,4 +1,4 @@
-"""One set of secret rules, and every sink it guards (README, "What is scrubbed where").
+"""One set of secret rules, and every sink it guards (docs/hostile-conditions.md).
 
 Each shape of secret from the issue is planted with the marker ``PLANTED`` and looked for in the raw output
 of every sink: the journal, OTLP log records and span events (the SDK's in-memory exporters), counters and

@@ -1,9 +1,9 @@
-"""Cross-checks between the stack files, the metric catalogue and the README.
+"""Cross-checks between the stack files, the metric catalogue and the docs.
 
 Metric and label names in rules and dashboards must exist in ``otel_breakout.catalogue`` (or be a
 recording rule of ours, or one of the few external series listed below with the reason), every selector
 of our metrics must select bots by identity (never by the copy: job or instance) and collapse the copies
-of one process, and every alert must have its runbook in the README.
+of one process, and every alert must have its runbook in docs/runbooks.md.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from otel_breakout.catalogue import CATALOGUE, ENGINE_STATES, get_spec, prometheus_name
+from tests.support.markdown import anchors
 from tests.support.promql import Selector, grouping_labels, selectors, substitute
 from tests.support.stack import (
     BOT_JOB,
@@ -28,7 +29,6 @@ from tests.support.stack import (
     dashboard_queries,
     dashboards,
     datasource_queries,
-    github_anchor,
     load_yaml,
     panels,
     recording_rules,
@@ -37,6 +37,9 @@ from tests.support.stack import (
 )
 
 README = (ROOT / "README.md").read_text()
+STACK_DOC = (ROOT / "docs" / "stack.md").read_text()
+# Where the rules' runbook_url annotations point: the runbooks page on the main branch.
+RUNBOOK_BASE = "https://github.com/otel-breakout/otel-breakout/blob/main/"
 
 # Series that are not ours, each with the reason a rule or dashboard may read it.
 EXTERNAL = {
@@ -213,25 +216,34 @@ def test_engine_state_codes_follow_the_catalogue_order() -> None:
     assert {option["text"]: int(code) for code, option in mapping["options"].items()} == codes
 
 
-def test_every_alert_has_a_runbook_section_in_the_readme() -> None:
-    anchors = {github_anchor(h) for h in re.findall(r"^#{2,4} (.+)$", README, re.MULTILINE)}
+def test_every_alert_has_a_runbook_section_in_the_docs() -> None:
     for rule in alert_rules():
-        anchor = rule["annotations"]["runbook_url"].rsplit("#", 1)[1]
-        assert anchor in anchors, f"README has no runbook section for {rule['alert']} (#{anchor})"
-        section = README.split(f"Runbook: {rule['alert']}", 1)[1].split("\n#", 1)[0]
+        url = rule["annotations"]["runbook_url"]
+        assert url.startswith(RUNBOOK_BASE), url
+        page, anchor = url.removeprefix(RUNBOOK_BASE).split("#", 1)
+        assert page == "docs/runbooks.md", url
+        text = (ROOT / page).read_text()
+        assert anchor in anchors(text), f"{page} has no runbook section for {rule['alert']} (#{anchor})"
+        section = text.split(f"Runbook: {rule['alert']}\n", 1)[1].split("\n#", 1)[0]
         assert len(section.split()) > 40, f"the runbook for {rule['alert']} is too thin to act on"
 
 
-def test_the_readme_explains_the_three_deployments_and_the_fleet_view() -> None:
-    section = README.split("### Which copy of the metrics", 1)[1].split("\n### Dashboards", 1)[0]
+def test_the_docs_explain_the_three_deployments_and_the_fleet_view() -> None:
+    section = STACK_DOC.split("## Which copy of the metrics", 1)[1].split("\n## Dashboards", 1)[0]
     for deployment in ("**Scraped only**", "**Pushed over OTLP only**", "**Both at once**"):
         assert deployment in section
     for label in IDENTITY_LABELS:
         assert f"`{label}`" in section
     assert "otlp.promote_resource_attributes" in section and f'job="{BOT_JOB}"' in section
-    assert "### Fleets" in section and "**Fleet Overview**" in section
+    assert "## Fleets" in section and "**Fleet Overview**" in section
+    # The README's brief names them too, and links to the full story.
+    brief = README.split("## The stack in brief", 1)[1].split("\n## ", 1)[0]
+    for deployment in ("*scraped only*", "*pushed over OTLP only*", "*both at once*", "**The fleet view.**"):
+        assert deployment in brief
+    assert "(docs/stack.md)" in brief
     # Nobody edits a query to switch deployments any more.
-    assert not re.search(r"replace `?job=", README, re.IGNORECASE)
+    for text in (README, STACK_DOC):
+        assert not re.search(r"replace `?job=", text, re.IGNORECASE)
 
 
 def test_log_panels_follow_the_bot_selector() -> None:

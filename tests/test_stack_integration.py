@@ -1,5 +1,5 @@
-"""The stack's Prometheus side, for real, in the three deployments a user can run (README, "Which copy of
-the metrics"): Prometheus 2.42 with the repository's rule files, two real demo bots with different
+"""The stack's Prometheus side, for real, in the three deployments a user can run (docs/stack.md, "Which copy
+of the metrics"): Prometheus 2.42 with the repository's rule files, two real demo bots with different
 service.name (one healthy, one starved), every dashboard query run against it bot by bot, and the
 starvation alert travelling to a real Alertmanager configured by the repository's alertmanager.yml.
 
