@@ -203,7 +203,7 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         "{event}",
         ("sink", "cause"),
         "Diagnostic events a sink did not get, by sink (queue, jsonl, span_events, all) and cause (full, "
-        "write_error, disabled, budget, error); sink reasons, cause overflow: failures counted under the reason "
+        "write_error, disabled, budget, error, shutdown); sink reasons, cause overflow: failures counted under the reason "
         "(other) because OTEL_BREAKOUT_DIAG_MAX_REASONS distinct reasons were already counted.",
     ),
     # --- resource monitor (OTel semantic conventions where they exist) ------------------------------
