@@ -203,8 +203,8 @@ CATALOGUE: tuple[MetricSpec, ...] = (
         "{event}",
         ("sink", "cause"),
         "Diagnostic events a sink did not get, by sink (queue, jsonl, span_events, all) and cause (full, "
-        "write_error, disabled, budget, error, shutdown); sink reasons, cause overflow: failures counted under the reason "
-        "(other) because OTEL_BREAKOUT_DIAG_MAX_REASONS distinct reasons were already counted.",
+        "write_error, disabled, budget, error, shutdown); sink reasons, cause overflow: failures counted under the "
+        "reason (other) because OTEL_BREAKOUT_DIAG_MAX_REASONS distinct reasons were already counted.",
     ),
     # --- resource monitor (OTel semantic conventions where they exist) ------------------------------
     MetricSpec("process.cpu.utilization", "gauge", "1", (), "Process CPU use as a fraction of all available cores."),
