@@ -47,11 +47,8 @@ from otel_breakout._settings_otel import (
     Protocol,
     Signal,
     batch_defaults,
-    read_batch,
-    read_exporters,
-    read_otlp,
-    read_pairs,
 )
+from otel_breakout._settings_otlp import read_batch, read_exporters, read_otlp, read_pairs
 from otel_breakout._settings_sections import (
     API_TOKEN_MIN_LENGTH,
     DEFAULT_TRACE_URL_TEMPLATE,
