@@ -16,7 +16,7 @@ from typing import Any, Generic, Literal, TypeVar, cast
 
 from otel_breakout._config_errors import ConfigError
 
-__all__ = ["INT_MAX", "Kind", "OnInvalid", "Variable", "setting", "variable_of", "variables_of"]
+__all__ = ["INT_MAX", "Kind", "OnInvalid", "Variable", "override", "setting", "variable_of", "variables_of"]
 
 _T = TypeVar("_T")
 INT_MAX = 2**31 - 1
@@ -198,3 +198,11 @@ def variable_of(section: type, name: str) -> Variable[Any]:
     """The variable declaring the field ``name`` of ``section``."""
     found: Field[Any] = next(item for item in fields(section) if item.name == name)
     return cast(Variable[Any], found.metadata[_KEY])
+
+
+def override(section: object, name: str, value: object) -> Any:
+    """A keyword argument ``name`` overriding a settings section's field of that name: the section's value when
+    ``None``, else ``value`` held to the field's variable's rule (a :class:`ConfigError` naming the keyword)."""
+    if value is None:
+        return getattr(section, name)
+    return variable_of(type(section), name).check(value, name)
