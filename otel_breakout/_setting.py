@@ -16,7 +16,7 @@ from typing import Any, Generic, Literal, TypeVar, cast
 
 from otel_breakout._config_errors import ConfigError
 
-__all__ = ["INT_MAX", "Kind", "OnInvalid", "Variable", "override", "setting", "variable_of", "variables_of"]
+__all__ = ["INT_MAX", "Kind", "OnInvalid", "Variable", "declared", "override", "setting", "variable_of", "variables_of"]
 
 _T = TypeVar("_T")
 INT_MAX = 2**31 - 1
@@ -182,7 +182,12 @@ class Variable(Generic[_T]):
         return float(value)
 
 
-def setting(variable: Variable[_T], *, repr: bool = True) -> _T:
+def setting(name: str, default: _T, description: str, *, repr: bool = True, **rule: Any) -> _T:
+    """A dataclass field declared by its variable (``rule``: the other fields of :class:`Variable`)."""
+    return declared(Variable(name, default, description, **rule), repr=repr)
+
+
+def declared(variable: Variable[_T], *, repr: bool = True) -> _T:
     """A dataclass field declared by ``variable``: its default, and the variable in the field's metadata."""
     return field(default=variable.default, repr=repr, metadata={_KEY: variable})
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from otel_breakout._config_errors import ConfigError, ConfigWarning
 from otel_breakout._scrub import default_scrubber
-from otel_breakout._setting import setting, variable_of
+from otel_breakout._setting import declared, variable_of
 from otel_breakout._settings_core import (
     CARDINALITY_LIMIT,
     LOG_FILE,
@@ -89,33 +89,33 @@ _DEFAULT_OTLP = OtlpExporterSettings("http://localhost:4317", "grpc")
 class Settings:
     """Effective configuration. Build it with :meth:`from_env`; pass it, never re-read the environment."""
 
-    sdk_disabled: bool = setting(SDK_DISABLED)
-    service_name: str = setting(SERVICE_NAME)
+    sdk_disabled: bool = declared(SDK_DISABLED)
+    service_name: str = declared(SERVICE_NAME)
     service_version: str = "unknown"
     service_instance_id: str | None = None
-    resource_attributes: tuple[tuple[str, str], ...] = setting(RESOURCE_ATTRIBUTES)
+    resource_attributes: tuple[tuple[str, str], ...] = declared(RESOURCE_ATTRIBUTES)
     traces_exporters: tuple[str, ...] = ()
     metrics_exporters: tuple[str, ...] = ("prometheus",)
     logs_exporters: tuple[str, ...] = ()
     otlp_traces: OtlpExporterSettings = _DEFAULT_OTLP
     otlp_metrics: OtlpExporterSettings = _DEFAULT_OTLP
     otlp_logs: OtlpExporterSettings = _DEFAULT_OTLP
-    metrics_temporality: Literal["cumulative", "delta", "lowmemory"] = setting(TEMPORALITY)
-    metrics_histogram_aggregation: Literal["explicit_bucket_histogram", "base2_exponential_bucket_histogram"] = setting(
-        HISTOGRAM_AGGREGATION
+    metrics_temporality: Literal["cumulative", "delta", "lowmemory"] = declared(TEMPORALITY)
+    metrics_histogram_aggregation: Literal["explicit_bucket_histogram", "base2_exponential_bucket_histogram"] = (
+        declared(HISTOGRAM_AGGREGATION)
     )
-    metric_export_interval_ms: int = setting(METRIC_EXPORT_INTERVAL)
-    metric_export_timeout_ms: int = setting(METRIC_EXPORT_TIMEOUT)
+    metric_export_interval_ms: int = declared(METRIC_EXPORT_INTERVAL)
+    metric_export_timeout_ms: int = declared(METRIC_EXPORT_TIMEOUT)
     bsp: BatchSettings = field(default_factory=lambda: batch_defaults(BSP))
     blrp: BatchSettings = field(default_factory=lambda: batch_defaults(BLRP))
-    sampler: str = setting(SAMPLER)
-    sampler_arg: float = setting(SAMPLER_ARG)
-    strict: bool = setting(STRICT_CONFIG)
-    cardinality_limit: int = setting(CARDINALITY_LIMIT)
-    log_level: str = setting(LOG_LEVEL)
-    log_file: str | None = setting(LOG_FILE)
-    log_file_max_bytes: int = setting(LOG_FILE_MAX_BYTES)
-    log_file_backups: int = setting(LOG_FILE_BACKUPS)
+    sampler: str = declared(SAMPLER)
+    sampler_arg: float = declared(SAMPLER_ARG)
+    strict: bool = declared(STRICT_CONFIG)
+    cardinality_limit: int = declared(CARDINALITY_LIMIT)
+    log_level: str = declared(LOG_LEVEL)
+    log_file: str | None = declared(LOG_FILE)
+    log_file_max_bytes: int = declared(LOG_FILE_MAX_BYTES)
+    log_file_backups: int = declared(LOG_FILE_BACKUPS)
     # Sections for the feature modules are added below this line, one frozen dataclass each.
     api: ApiSettings = field(default_factory=ApiSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
