@@ -59,7 +59,7 @@ from otel_breakout._settings_sections import (
     ReportSettings,
     ResourceSettings,
 )
-from otel_breakout._variables import ARGUMENT_VARIABLES, CONFIGURE_ARGUMENTS, environment_variables
+from otel_breakout._variables import ARGUMENT_VARIABLES, CONFIGURE_ARGUMENTS, shown_variables
 
 __all__ = [
     "API_TOKEN_MIN_LENGTH",
@@ -174,6 +174,12 @@ def _scrubbed(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(_scrubbed(item) for item in value)
     return value
+
+
+def environment_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The documented and ``OTEL_BREAKOUT_*`` variables set in ``environ`` (default ``os.environ``), secret values
+    masked."""
+    return shown_variables(os.environ if environ is None else environ)
 
 
 def _api(reader: EnvReader) -> ApiSettings:

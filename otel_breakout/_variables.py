@@ -7,7 +7,6 @@ environment-variable table is generated from it, and ``configure()``'s keywords 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -25,7 +24,7 @@ from otel_breakout._settings_sections import (
     ResourceSettings,
 )
 
-__all__ = ["ARGUMENT_VARIABLES", "CONFIGURE_ARGUMENTS", "VARIABLES", "Variable", "environment_variables"]
+__all__ = ["ARGUMENT_VARIABLES", "CONFIGURE_ARGUMENTS", "VARIABLES", "Variable", "shown_variables"]
 
 
 def _resource_variables() -> tuple[Variable[Any], ...]:
@@ -49,9 +48,8 @@ ARGUMENT_VARIABLES: dict[str, str] = {v.argument: v.name for v in VARIABLES if v
 CONFIGURE_ARGUMENTS: tuple[str, ...] = (*ARGUMENT_VARIABLES, *RESOURCE_ARGUMENTS)
 
 
-def environment_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The documented and ``OTEL_BREAKOUT_*`` variables set in ``environ``, secret values masked."""
-    env = os.environ if environ is None else environ
+def shown_variables(env: Mapping[str, str]) -> dict[str, str]:
+    """The documented and ``OTEL_BREAKOUT_*`` variables set in ``env``, secret values masked."""
     secret = {v.name for v in VARIABLES if v.secret}
     known = {v.name for v in VARIABLES}
     shown: dict[str, str] = {}
