@@ -40,6 +40,7 @@ from otel_breakout._outage import ExportGuards, describe_losses
 from otel_breakout._prometheus import PrometheusPullReader
 from otel_breakout._resource import build_resource
 from otel_breakout._settings import ConfigWarning, Settings
+from otel_breakout._variables import CONFIGURE_ARGUMENTS
 from otel_breakout._version import __version__
 from otel_breakout._views import cardinality_limits, latency_views
 
@@ -387,27 +388,8 @@ def configure(
     Inside a process already set up by ``opentelemetry-instrument`` it adopts those providers instead of
     building a second set. Opens no network listener: the Prometheus text is served by the API.
     """
-    arguments: dict[str, Any] = {
-        "service_name": service_name,
-        "service_version": service_version,
-        "service_instance_id": service_instance_id,
-        "resource_attributes": resource_attributes,
-        "traces_exporter": traces_exporter,
-        "metrics_exporter": metrics_exporter,
-        "logs_exporter": logs_exporter,
-        "otlp_endpoint": otlp_endpoint,
-        "otlp_protocol": otlp_protocol,
-        "otlp_headers": otlp_headers,
-        "otlp_timeout_ms": otlp_timeout_ms,
-        "metric_export_interval_ms": metric_export_interval_ms,
-        "sampler": sampler,
-        "sampler_arg": sampler_arg,
-        "cardinality_limit": cardinality_limit,
-        "log_level": log_level,
-        "log_file": log_file,
-        "sdk_disabled": sdk_disabled,
-        "strict": strict,
-    }
+    # The keywords are the settings' declared arguments (a test holds the signature to CONFIGURE_ARGUMENTS).
+    arguments: dict[str, Any] = {name: value for name, value in locals().items() if name in CONFIGURE_ARGUMENTS}
     global _global
     with _global_lock:
         if _global is not None:

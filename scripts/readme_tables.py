@@ -21,7 +21,8 @@ from otel_breakout._variables import VARIABLES  # noqa: E402  # after the path t
 def environment_table() -> str:
     lines = ["| Variable | Default | Meaning | Bad value |", "| --- | --- | --- | --- |"]
     for var in VARIABLES:
-        default = var.default if var.default.startswith("`") or not var.default else f"`{var.default}`"
+        shown = var.shown_default
+        default = shown if shown.startswith("`") or not shown else f"`{shown}`"
         bad = "warning, default used" if var.on_invalid == "warn" else "`ConfigError`"
         lines.append(f"| `{var.name}` | {default or '-'} | {var.description} | {bad} |")
     return "\n".join(lines)

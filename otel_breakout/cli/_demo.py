@@ -45,7 +45,14 @@ def _report_problem(report: str) -> str | None:
 
 
 def register(subparsers: Any) -> None:
+    from otel_breakout._setting import variable_of
+    from otel_breakout._settings import ApiSettings, DiagnosticsSettings
+    from otel_breakout.cli._options import setting_help, setting_type
     from otel_breakout.demo._scenarios import SCENARIOS
+
+    # The demo takes the settings' defaults, not the environment: the same command runs the same demo anywhere.
+    host, port = variable_of(ApiSettings, "host"), variable_of(ApiSettings, "port")
+    diag_dir = variable_of(DiagnosticsSettings, "output_dir")
 
     parser = subparsers.add_parser(
         "demo",
@@ -85,8 +92,15 @@ def register(subparsers: Any) -> None:
         help="thresholds from a TOML file (top-level keys or a [thresholds] table)",
     )
     parser.add_argument("--list-settings", action="store_true", help="print every threshold and its default")
-    parser.add_argument("--host", default="127.0.0.1", help="API bind address (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="API port (8000; 0 picks a free one)")
+    parser.add_argument(
+        "--host", default=host.default, help=setting_help("API bind address", host, from_environment=False)
+    )
+    parser.add_argument(
+        "--port",
+        type=setting_type(port),
+        default=port.default,
+        help=setting_help("API port, 0 picks a free one", port, from_environment=False),
+    )
     parser.add_argument("--no-api", dest="serve", action="store_false", help="do not serve the API")
     parser.add_argument(
         "--linger",
@@ -95,7 +109,11 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="keep serving the API S seconds after the engine stops (0)",
     )
-    parser.add_argument("--diag-dir", default="logs/diag", help="diagnostics journal directory (logs/diag)")
+    parser.add_argument(
+        "--diag-dir",
+        default=diag_dir.default,
+        help=setting_help("diagnostics journal directory", diag_dir, from_environment=False),
+    )
     parser.add_argument(
         "--report", default="reports/diag_summary.md", help="report path (reports/diag_summary.md; a .json path: JSON)"
     )

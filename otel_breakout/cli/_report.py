@@ -38,16 +38,6 @@ def _share(text: str) -> float:
     return value
 
 
-def _margin(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value <= 10:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a fraction of the threshold above 0 (0.1 means 10%)")
-    return value
-
-
 def _horizons(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(part) for part in text.split(",") if part.strip())
@@ -80,18 +70,14 @@ def _bps(text: str) -> float:
     return value
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected 0 or more")
-    return value
-
-
 def register(subparsers: Any) -> None:
+    from otel_breakout._setting import variable_of
+    from otel_breakout._settings import DiagnosticsSettings, ReportSettings
+    from otel_breakout.cli._options import setting_help, setting_type
     from otel_breakout.report._timeparse import TIME_HELP
+
+    margin = variable_of(DiagnosticsSettings, "near_miss_margin")
+    workers = variable_of(ReportSettings, "workers")
 
     parser = subparsers.add_parser(
         "report",
@@ -107,7 +93,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--until", type=_time, help="only events at or before this time (same forms)")
     parser.add_argument("--symbol", action="append", dest="symbols", metavar="S", help="only this symbol (repeat)")
     parser.add_argument("--session", action="append", dest="sessions", metavar="ID", help="only this session")
-    parser.add_argument("--margin", type=_margin, default=0.1, help="near-miss margin, fraction of the threshold")
+    parser.add_argument(
+        "--margin", type=setting_type(margin), help=setting_help("near-miss margin, fraction of the threshold", margin)
+    )
     parser.add_argument(
         "--recover-share",
         type=_share,
@@ -146,7 +134,11 @@ def register(subparsers: Any) -> None:
     outcomes.add_argument(
         "--bar-seconds", type=_positive, default=None, metavar="S", help="candle length (default: from the prices)"
     )
-    parser.add_argument("--workers", type=_count, help="processes for large inputs (0: one per idle core)")
+    parser.add_argument(
+        "--workers",
+        type=setting_type(workers),
+        help=setting_help("processes for large inputs (0: one per idle core)", workers),
+    )
     parser.add_argument(
         "--progress", choices=("auto", "always", "never"), default="auto", help="progress bar (auto: terminal, 50 MB+)"
     )

@@ -12,15 +12,19 @@ __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
+    from otel_breakout._setting import variable_of
+    from otel_breakout._settings import ApiSettings
+    from otel_breakout.cli._options import setting_help, setting_type
+
+    host, port, token = (variable_of(ApiSettings, name) for name in ("host", "port", "token"))
     parser = subparsers.add_parser(
         "serve",
         help="serve the metrics API (/api/metrics, /api/metrics/health, ...) under uvicorn",
         description="Serve the metrics API of this process. Binds 127.0.0.1 unless told otherwise; "
-        "set OTEL_BREAKOUT_API_TOKEN to require a bearer token on every route but /api/metrics and "
-        "/api/metrics/health.",
+        f"set {token.name} to require a bearer token on every route but /api/metrics and /api/metrics/health.",
     )
-    parser.add_argument("--host", default=None, help="address to bind (default: OTEL_BREAKOUT_API_HOST, 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help="port (default: OTEL_BREAKOUT_API_PORT, 8000)")
+    parser.add_argument("--host", default=None, help=setting_help("address to bind", host))
+    parser.add_argument("--port", type=setting_type(port), default=None, help=setting_help("port", port))
     parser.add_argument(
         "--engine-check",
         action="store_true",
@@ -35,9 +39,6 @@ def run(args: argparse.Namespace) -> int:
     from otel_breakout.api import ApiServer, create_app
     from otel_breakout.metrics import get_metrics_logger, get_resource_monitor
 
-    if args.port is not None and not 0 <= args.port <= 65535:
-        print(f"otel-breakout serve: --port {args.port} is not a port from 0 to 65535", file=sys.stderr)
-        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     telemetry = configure()
     monitor = get_resource_monitor()

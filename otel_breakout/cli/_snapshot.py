@@ -18,14 +18,18 @@ _MAX_BODY = 64 * 1024 * 1024
 
 
 def register(subparsers: Any) -> None:
+    from otel_breakout._setting import variable_of
+    from otel_breakout._settings import ApiSettings
+
+    token = variable_of(ApiSettings, "token").name
     parser = subparsers.add_parser(
         "snapshot",
         help="ask a running bot for a memory snapshot and save it",
         description="POST /api/metrics/snapshot on a running bot and write the JSON it returns. The API refuses "
-        "snapshots unless it has a token; pass the same one with --token or OTEL_BREAKOUT_API_TOKEN.",
+        f"snapshots unless it has a token; pass the same one with --token or {token}.",
     )
     parser.add_argument("--url", required=True, help="the bot's API, e.g. http://127.0.0.1:8000")
-    parser.add_argument("--token", default=None, help="API token (default: OTEL_BREAKOUT_API_TOKEN)")
+    parser.add_argument("--token", default=None, help=f"API token (default: {token})")
     parser.add_argument(
         "-o", "--output", default=None, help="file to write (default: memory_snapshot_<YYYYmmdd_HHMMSS>.json)"
     )

@@ -16,6 +16,7 @@ from typing import TextIO
 import orjson
 
 from otel_breakout import configure
+from otel_breakout._settings import ApiSettings, DiagnosticsSettings
 from otel_breakout._telemetry import STOP_SHUTDOWN_MILLIS
 from otel_breakout.api import ApiServer, create_app
 from otel_breakout.demo._config import DemoConfig
@@ -29,6 +30,9 @@ from otel_breakout.report import DiagnosticsReportBuilder
 
 __all__ = ["DemoOptions", "DemoRun", "run_demo"]
 
+# The demo binds and writes where the settings do by default (it reads no environment: same command, same run).
+_API, _DIAGNOSTICS = ApiSettings(), DiagnosticsSettings()
+
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
@@ -39,9 +43,9 @@ class DemoOptions:
     scenario: str = "default"
     settings: tuple[str, ...] = ()
     config_file: str | None = None
-    host: str = "127.0.0.1"
-    port: int = 8000
-    diag_dir: str = "logs/diag"
+    host: str = _API.host
+    port: int = _API.port
+    diag_dir: str = _DIAGNOSTICS.output_dir
     report: str = "reports/diag_summary.md"
     """Where the report goes at the end: Markdown, or JSON for a ``.json`` path."""
     speed: float = 4.0

@@ -22,7 +22,8 @@ from opentelemetry import _logs as otel_logs
 from opentelemetry import metrics
 
 from otel_breakout._internal import internal_errors_raise, log_internal_error
-from otel_breakout._settings import DIAGNOSTICS_SINKS, ConfigError, Settings
+from otel_breakout._setting import override, variable_of
+from otel_breakout._settings import DIAGNOSTICS_SINKS, ConfigError, DiagnosticsSettings, Settings
 from otel_breakout._telemetry import INSTRUMENTATION_SCOPE, Telemetry, get_telemetry
 from otel_breakout._version import __version__
 from otel_breakout.diagnostics import _registry
@@ -79,10 +80,17 @@ class DiagnosticsCollector:
         self.output_dir: Path = Path(output_dir if output_dir is not None else config.output_dir)
         self.output_path: Path = journal_path(self.output_dir, self.session_id)
         self._telemetry = telemetry
-        self._margin = _check_range("near_miss_margin", near_miss_margin, config.near_miss_margin, 0.0, 1.0)
-        interval = _check_range("flush_interval", flush_interval, config.flush_interval_ms / 1000, 0.01, 1.0)
-        capacity = int(_check_range("queue_size", queue_size, config.queue_size, 16, 2**31 - 1))
-        chosen = set(_check_sinks(sinks) if sinks is not None else config.sinks)
+        # Keywords override the settings and are held to the rules of the variables they override.
+        self._margin: float = override(config, "near_miss_margin", near_miss_margin)
+        interval = (
+            config.flush_interval_ms / 1000
+            if flush_interval is None
+            else variable_of(DiagnosticsSettings, "flush_interval_ms").check_scaled(
+                flush_interval, 0.001, "flush_interval"
+            )
+        )
+        capacity: int = override(config, "queue_size", queue_size)
+        chosen: set[str] = set(override(config, "sinks", sinks))
         self._session = Session(self.session_id, self.output_path)
         self._sanitizer = Sanitizer(max_string=config.max_string, extra_secret_keys=config.secret_keys)
         self._drops = DropCounter()
@@ -350,26 +358,3 @@ def _check_session(session_id: object) -> str:
     if not isinstance(session_id, str) or not session_id.strip():
         raise ConfigError("session_id", session_id, "a non-empty string")
     return session_id
-
-
-def _check_range(name: str, value: float | None, default: float, low: float, high: float) -> float:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ConfigError(name, value, f"a number from {low} to {high}")
-    return value
-
-
-def _check_sinks(sinks: Iterable[str]) -> tuple[str, ...]:
-    """Sink names as a list, or as one string the way OTEL_BREAKOUT_DIAG_SINKS spells them ("jsonl",
-    "jsonl,logs", "none"): a string is never taken letter by letter."""
-    if isinstance(sinks, str):
-        chosen = tuple(name.strip().lower() for name in sinks.split(",") if name.strip())
-        if chosen == ("none",):
-            return ()
-    else:
-        chosen = tuple(sinks)
-    unknown = [s for s in chosen if s not in DIAGNOSTICS_SINKS]
-    if unknown:
-        raise ConfigError("sinks", sinks, "a list of names from " + ", ".join(DIAGNOSTICS_SINKS) + ", or one string")
-    return chosen

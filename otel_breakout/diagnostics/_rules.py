@@ -10,6 +10,8 @@ import math
 from decimal import Decimal
 from typing import Any, Literal
 
+from otel_breakout._settings_sections import DiagnosticsSettings
+
 __all__ = [
     "DEFAULT_NEAR_MISS_MARGIN",
     "Direction",
@@ -20,7 +22,7 @@ __all__ = [
 ]
 
 Direction = Literal["min", "max"]
-DEFAULT_NEAR_MISS_MARGIN = 0.1
+DEFAULT_NEAR_MISS_MARGIN = DiagnosticsSettings().near_miss_margin  # OTEL_BREAKOUT_DIAG_NEAR_MISS_MARGIN's default
 
 
 def as_number(value: object) -> float | None:

@@ -1,4 +1,4 @@
-"""One resource sample from psutil: the seed's ``ResourceMetrics`` and ``ResourceLimits``.
+"""One resource sample from psutil: the seed's ``ResourceMetrics`` (its ``ResourceLimits`` live with the settings).
 
 CPU figures come from our own ``cpu_times()`` deltas rather than ``psutil.cpu_percent()``, whose state
 is process-global: a bot calling ``psutil.cpu_percent()`` itself would otherwise skew our readings and
@@ -16,7 +16,9 @@ from typing import Any
 
 import psutil
 
-from otel_breakout._settings import ResourceSettings
+# The limits are the ResourceSettings fields the OTEL_BREAKOUT_RESOURCE_MAX_* variables declare; re-exported here,
+# beside the samples they are compared with.
+from otel_breakout._settings_sections import ResourceLimits
 
 __all__ = ["MIB", "ResourceLimits", "ResourceMetrics", "ResourceSampler", "mount_point"]
 
@@ -42,29 +44,6 @@ class ResourceMetrics:
     # Not in the seed: this process's own CPU (% of all cores available to it) and resident memory.
     process_cpu_percent: float = 0.0
     process_memory_mb: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceLimits:
-    """Above these, health degrades and corrective actions run (``max_memory_mb`` is this process's RSS)."""
-
-    max_cpu_percent: float = 90.0
-    max_memory_percent: float = 85.0
-    max_memory_mb: float = 2048.0
-    max_disk_percent: float = 90.0
-    max_threads: int = 80
-    max_open_files: int = 800
-
-    @classmethod
-    def from_settings(cls, settings: ResourceSettings) -> ResourceLimits:
-        return cls(
-            max_cpu_percent=settings.max_cpu_percent,
-            max_memory_percent=settings.max_memory_percent,
-            max_memory_mb=settings.max_memory_mb,
-            max_disk_percent=settings.max_disk_percent,
-            max_threads=settings.max_threads,
-            max_open_files=settings.max_open_files,
-        )
 
 
 def mount_point(path: str) -> str:

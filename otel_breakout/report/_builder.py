@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from otel_breakout._internal import internal_errors_raise, log_internal_error
-from otel_breakout._settings import ConfigError, Settings
+from otel_breakout._setting import override as _override
+from otel_breakout._settings import Settings
 from otel_breakout.report._aggregate import Aggregate
 from otel_breakout.report._analysis import analyse
 from otel_breakout.report._inputs import Chunk, SourceFile, expand_inputs, plan_chunks
@@ -94,13 +95,17 @@ class DiagnosticsReportBuilder:
     ``cost_bps`` round-trip costs; ``bar_seconds`` is the candle length (default: told from the prices). The
     verdicts need ``min_outcomes`` outcomes per group, and a loosening candidates beating ``edge_share`` of the
     fired signals' average beyond chance (see :mod:`otel_breakout.report._verdict`).
+
+    ``near_miss_margin``, ``workers`` and ``trace_url_template`` default to ``settings`` (else
+    ``Settings.from_env()``: ``OTEL_BREAKOUT_DIAG_NEAR_MISS_MARGIN``, ``OTEL_BREAKOUT_REPORT_WORKERS``,
+    ``OTEL_BREAKOUT_TRACE_URL_TEMPLATE``) and are held to those variables' rules: a :class:`ConfigError` otherwise.
     """
 
     def __init__(
         self,
         paths_or_globs: PathLike | Iterable[PathLike],
         *,
-        near_miss_margin: float = 0.1,
+        near_miss_margin: float | None = None,
         recover_share: float = 0.5,
         since: TimeLike | None = None,
         until: TimeLike | None = None,
@@ -125,8 +130,6 @@ class DiagnosticsReportBuilder:
         if isinstance(paths_or_globs, (str, os.PathLike)):
             paths_or_globs = [paths_or_globs]
         self._inputs = tuple(os.fspath(p) for p in paths_or_globs)
-        if not (math.isfinite(near_miss_margin) and 0 < near_miss_margin <= 10):
-            raise ValueError(f"near_miss_margin={near_miss_margin!r}: expected a number above 0 and at most 10")
         if not (math.isfinite(recover_share) and 0 < recover_share <= 1):
             raise ValueError(f"recover_share={recover_share!r}: expected a share above 0 and at most 1")
         for name, value, minimum in (
@@ -138,8 +141,6 @@ class DiagnosticsReportBuilder:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"{name}={value!r}: expected an integer of at least {minimum}")
-        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
-            raise ValueError(f"workers={workers!r}: expected a non-negative integer (0: one per idle core)")
         self._outcome_settings = OutcomeSettings(
             tuple(horizons), horizon, float(cost_bps), min_outcomes, float(edge_share),
             None if bar_seconds is None else float(bar_seconds),
@@ -158,12 +159,10 @@ class DiagnosticsReportBuilder:
         self._symbols_given = symbols is not None
         self._sessions_given = sessions is not None
         settings = settings if settings is not None else Settings.from_env()
-        template = settings.report.trace_url_template if trace_url_template is None else trace_url_template
-        if not template.startswith(("http://", "https://")) or "{trace_id}" not in template:
-            raise ConfigError("trace_url_template", template, "an http:// or https:// URL containing {trace_id}")
-        self._template = template
-        self._workers = settings.report.workers if workers is None else workers  # 0: decided per build
-        self._margin = float(near_miss_margin)
+        # The keywords that override settings are held to the rules of the variables they override.
+        self._template: str = _override(settings.report, "trace_url_template", trace_url_template)
+        self._workers: int = _override(settings.report, "workers", workers)  # 0: decided per build
+        self._margin = float(_override(settings.diagnostics, "near_miss_margin", near_miss_margin))
         self._share = float(recover_share)
         self._window = group_window
         self._max_line = max_line_bytes
