@@ -271,7 +271,7 @@ class DiagnosticsSettings:
     near_miss_margin: float = setting(
         "OTEL_BREAKOUT_DIAG_NEAR_MISS_MARGIN",
         0.1,
-        "a failure within this fraction of its threshold is a near miss (0 to 1)",
+        "a failure within this fraction of its threshold is a near miss (above 0, at most 1)",
         kind="float",
         minimum=0,
         maximum=1,
