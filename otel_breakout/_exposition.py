@@ -116,8 +116,8 @@ def _unit_suffix(unit: str, gauge: bool) -> str:
 def metric_family_name(name: str, unit: str, kind: str, *, gauge: bool | None = None) -> tuple[str, str]:
     """(family name, unit suffix) for an OTel metric; counters' samples add ``_total`` to the family name.
 
-    The one naming rule: :func:`otel_breakout.catalogue.prometheus_name` (dashboards, alert rules, the
-    README) is this too.
+    The one naming rule: :func:`otel_breakout.catalogue.prometheus_name` (dashboards, alert rules,
+    docs/metric-catalogue.md) is this too.
 
     ``gauge``: whether the OTel data is a Gauge (default: ``kind == "gauge"``); an up-down counter is
     exposed as a gauge but does not take the ``_ratio`` suffix.

@@ -1,9 +1,9 @@
 """One setting declared once: its variable, type, default, bounds and doc, and the rule that parses it.
 
 Everything else derives from a :class:`Variable`: the environment reader, ``configure()``'s keywords, the
-keyword checks of ``DiagnosticsCollector`` and ``DiagnosticsReportBuilder``, the CLI options and the README's
-environment-variable table. A section's dataclass declares each field with :func:`setting`, so the field's
-name, type and default sit beside the variable that sets it.
+keyword checks of ``DiagnosticsCollector`` and ``DiagnosticsReportBuilder``, the CLI options and the
+environment-variable table in docs/environment.md. A section's dataclass declares each field with
+:func:`setting`, so the field's name, type and default sit beside the variable that sets it.
 """
 
 from __future__ import annotations

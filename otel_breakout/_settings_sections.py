@@ -221,7 +221,7 @@ class ResourceSettings(ResourceLimits):
 
 @dataclass(frozen=True, slots=True)
 class DiagnosticsSettings:
-    """The diagnostics collector (``OTEL_BREAKOUT_DIAG_*``); see the README's Diagnostics section."""
+    """The diagnostics collector (``OTEL_BREAKOUT_DIAG_*``); see docs/diagnostics.md."""
 
     enabled: bool = setting(
         "OTEL_BREAKOUT_DIAG_ENABLED",

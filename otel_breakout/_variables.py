@@ -1,8 +1,9 @@
 """Every environment variable otel-breakout honours, in documentation order, and how the set ones are shown.
 
 The list is assembled from the declarations (:mod:`otel_breakout._settings_otel` for the OTel specification's,
-:mod:`otel_breakout._settings_core` and :mod:`otel_breakout._settings_sections` for ours); the README's
-environment-variable table is generated from it, and ``configure()``'s keywords are the variables' arguments.
+:mod:`otel_breakout._settings_core` and :mod:`otel_breakout._settings_sections` for ours); the
+environment-variable table in docs/environment.md is generated from it, and ``configure()``'s keywords are the
+variables' arguments.
 """
 
 from __future__ import annotations

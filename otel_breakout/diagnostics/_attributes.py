@@ -23,7 +23,7 @@ def otel_attributes(
     near: bool,
     payload: dict[str, Any],
 ) -> dict[str, Any]:
-    """The attributes of a log record or span event (README, "Log records and span events").
+    """The attributes of a log record or span event (docs/diagnostics.md, "Log records and span events").
 
     Lean on purpose: each attribute costs every exporter and backend on every record. The session id is
     in the journal and the trace context links the record to it; ``passed`` appears only when no failure

@@ -2,7 +2,8 @@
 
 One :class:`Sanitizer` runs before every sink (journal, log records, span events, counters, capture
 listeners), so a secret or a value JSON cannot hold is handled once, the same way everywhere. The rules are
-documented in the README ("Values JSON cannot hold", "What is scrubbed where") because the journal is a
+documented in docs/journal.md ("Values JSON cannot hold") and docs/hostile-conditions.md ("What is
+scrubbed where") because the journal is a
 contract:
 
 - secrets follow :mod:`otel_breakout._scrub`: a payload key that names a credential keeps its name and gets

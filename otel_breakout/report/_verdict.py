@@ -255,7 +255,7 @@ def _hurdle(edge_share: float) -> str:
 def _best_stretch(excess: Sequence[float], m: int) -> tuple[int, float]:
     """The stretch of candidates from the threshold (at least ``m``) whose excess returns add up to the most, and
     that sum's z statistic (sum over its standard error). Choosing the best stretch flatters z a little: the
-    hurdle and the 5 % level were set so that healthy thresholds of the demo are kept (README *The rule*)."""
+    hurdle and the 5 % level were set so that healthy thresholds of the demo are kept (docs/report.md, *The rule*)."""
     best, stretch, total = -math.inf, 0, 0.0
     for k, x in enumerate(excess, 1):
         total += x
