@@ -23,6 +23,7 @@ from opentelemetry.sdk.metrics import (
 from opentelemetry.sdk.metrics.export import AggregationTemporality, CardinalityLimits, MetricReader, MetricsData
 
 from otel_breakout._exposition import IDENTITY_ATTRIBUTES, ExpositionWriter
+from otel_breakout._flush import FlushBeforeCollect
 from otel_breakout._reentry import ReentryGuard
 
 __all__ = ["PrometheusPullReader"]
@@ -32,8 +33,10 @@ _CUMULATIVE = AggregationTemporality.CUMULATIVE
 _GZIP_LEVEL = 6
 
 
-class PrometheusPullReader(MetricReader):
+class PrometheusPullReader(FlushBeforeCollect, MetricReader):
     """A pull reader whose renders coalesce: concurrent scrapes share one collection and one rendering.
+
+    Each collection starts by handing queued histogram measurements to the SDK (:class:`FlushBeforeCollect`).
 
     A caller always gets data collected after it arrived (it never receives a collection that was
     already under way), so coalescing costs no freshness; it only stops a burst of scrapes (an HA pair

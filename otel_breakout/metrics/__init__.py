@@ -1,5 +1,6 @@
 """Engine, trading and resource metrics: ``MetricsLogger``, ``ResourceMonitor`` and memory snapshots."""
 
+from otel_breakout._flush import FlushBeforeCollect, flush_histograms
 from otel_breakout.catalogue import UnknownMetricError
 from otel_breakout.metrics._actions import CleanupResult, OptimizationAction, clean_log_dir
 from otel_breakout.metrics._bound import BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter
@@ -17,6 +18,7 @@ __all__ = [
     "BoundHistogram",
     "BoundUpDownCounter",
     "CleanupResult",
+    "FlushBeforeCollect",
     "MetricAttributeError",
     "MetricsLogger",
     "OptimizationAction",
@@ -27,6 +29,7 @@ __all__ = [
     "Timer",
     "UnknownMetricError",
     "clean_log_dir",
+    "flush_histograms",
     "get_metrics_logger",
     "get_resource_monitor",
     "take_memory_snapshot",

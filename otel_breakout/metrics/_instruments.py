@@ -5,9 +5,9 @@ locks on every call (~10 us here). Counters, up-down counters and gauges therefo
 pre-bound cell (one per attribute set) and report it through an *observable* instrument when a reader
 collects: cumulative for counters, the last value for gauges, exactly the OTel semantics. Histograms
 have no observable form, so a measurement is queued with its context and replayed into a real SDK
-``Histogram`` (advisory buckets, exemplars) at the start of the next collection; when no reader collects
-and the queue is full, measurements go straight to the SDK instead, so nothing is lost and memory stays
-bounded.
+``Histogram`` (advisory buckets, exemplars) at the start of the next collection (``otel_breakout._flush``
+says who calls the replay); when no reader collects and the queue is full, measurements go straight to the
+SDK instead, so nothing is lost and memory stays bounded.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from opentelemetry.context import Context, get_current
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 from opentelemetry.util.types import Attributes
 
+from otel_breakout._flush import register_flush
 from otel_breakout._reentry import ReentryGuard
 from otel_breakout._scrub import default_scrubber
 from otel_breakout.catalogue import MetricSpec, bucket_boundaries
@@ -134,7 +135,7 @@ class Instrument:
         cardinality_limit: int,
         symbols: SymbolPolicy,
         reject: Reject,
-        before_collect: Callable[[], None],
+        before_collect: Callable[[], None] | None = None,
         observe: bool = True,
     ) -> None:
         self.spec = spec
@@ -163,6 +164,7 @@ class Instrument:
                 spec.description,
                 explicit_bucket_boundaries_advisory=bucket_boundaries(spec),
             )
+            register_flush(self)
         elif observe:
             create = {
                 "counter": meter.create_observable_counter,
@@ -309,7 +311,8 @@ class Instrument:
             direct.exit()
 
     def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
-        self._before_collect()
+        if self._before_collect is not None:
+            self._before_collect()
         if self.spec.kind == "gauge":
             return [Observation(c.value, c.otel_attributes) for c in self.cells if isinstance(c, BoundGauge)
                     and c.value is not None]  # fmt: skip

@@ -93,9 +93,11 @@ class MetricsLogger:
         symbols = SymbolPolicy(settings.metrics.symbol_attribute, settings.metrics.symbol_limit)
         self._instruments: dict[str, Instrument] = {}
         self._histograms: list[Instrument] = []
+        fallback: Callable[[], None] | None = self._flush_histograms
         for spec in CATALOGUE:
             if spec.group not in _GROUPS:
                 continue
+            observed = spec.name != _STATE and spec.kind != "histogram"
             instrument = Instrument(
                 spec,
                 meter,
@@ -103,9 +105,13 @@ class MetricsLogger:
                 cardinality_limit=settings.cardinality_limit,
                 symbols=symbols,
                 reject=self._reject,
-                before_collect=self._flush_histograms,
+                # The fallback flush for readers that do not flush before collecting (see _flush.py), in the
+                # first callback the SDK runs, so that it precedes every observation of this logger.
+                before_collect=fallback if observed else None,
                 observe=spec.name != _STATE,
             )
+            if observed:
+                fallback = None
             self._instruments[spec.name] = instrument
             if spec.kind == "histogram":
                 self._histograms.append(instrument)
@@ -436,7 +442,6 @@ class MetricsLogger:
             histogram.flush()
 
     def _observe_state(self, options: CallbackOptions) -> list[Observation]:
-        self._flush_histograms()
         current = self._state
         if current is None:
             return []
