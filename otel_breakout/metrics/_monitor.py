@@ -28,7 +28,7 @@ from otel_breakout.metrics._actions import (
     thread_report,
     validate_patterns,
 )
-from otel_breakout.metrics._instruments import claim_instruments, release_instruments
+from otel_breakout.metrics._provider import claim_instruments, release_instruments
 from otel_breakout.metrics._resources import MIB, ResourceLimits, ResourceMetrics, ResourceSampler, mount_point
 
 __all__ = ["ResourceMonitor", "get_resource_monitor"]
