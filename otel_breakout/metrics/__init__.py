@@ -2,8 +2,9 @@
 
 from otel_breakout._flush import FlushBeforeCollect, flush_histograms
 from otel_breakout.catalogue import UnknownMetricError
-from otel_breakout.metrics._actions import CleanupResult, OptimizationAction, clean_log_dir
+from otel_breakout.metrics._actions import OptimizationAction
 from otel_breakout.metrics._bound import BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter
+from otel_breakout.metrics._cleanup import CleanupResult, clean_log_dir
 from otel_breakout.metrics._instruments import MetricAttributeError
 from otel_breakout.metrics._logger import MetricsLogger, get_metrics_logger
 from otel_breakout.metrics._monitor import ResourceMonitor, get_resource_monitor
