@@ -1,8 +1,8 @@
-"""``ResourceMonitor``: samples psutil on a background thread, reports OTel semantic-convention metrics,
-judges health against limits and runs corrective actions by priority, each with a cooldown.
+"""``ResourceMonitor``: the sampling loop, and the seed's questions about health, history and actions.
 
-The verdicts live in ``_health.py``, the actions in ``_actions.py``, the OTel callbacks in ``_observe.py``:
-this class runs the loop and answers the seed's questions.
+It samples psutil on a background thread; health verdicts live in ``_health.py``, the corrective actions
+(by priority, each with a cooldown) in ``_actions.py``, the OTel semantic-convention callbacks in
+``_observe.py``.
 """
 
 from __future__ import annotations

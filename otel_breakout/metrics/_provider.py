@@ -1,5 +1,8 @@
-"""Where ``MetricsLogger`` and ``ResourceMonitor`` report: their telemetry, settings and meter, one reporter of
-each kind per meter provider, and the process-wide instances."""
+"""Where ``MetricsLogger`` and ``ResourceMonitor`` report: their telemetry, settings and claimed meter.
+
+One reporter of each kind per meter provider (a second would silently report nothing), and the
+process-wide instances that ``get_metrics_logger()`` and ``get_resource_monitor()`` return.
+"""
 
 from __future__ import annotations
 
