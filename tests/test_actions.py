@@ -9,11 +9,10 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 
 from otel_breakout import Settings
-from otel_breakout.metrics import ResourceLimits, ResourceMetrics
+from otel_breakout.metrics import ResourceLimits
 from otel_breakout.metrics._actions import PRIORITIES, CorrectiveActions, thread_report
 from otel_breakout.metrics._resources import ResourceSampler
-
-SAMPLE = ResourceMetrics(1_700_000_000.0, 10.0, 40.0, 4000.0, 6000.0, 50.0, 100.0, 12, 30, 2, 5.0, 300.0)
+from tests.test_health import CALM as SAMPLE
 
 
 class Clock:

@@ -5,20 +5,9 @@ from dataclasses import replace
 from otel_breakout.metrics import ResourceLimits, ResourceMetrics
 from otel_breakout.metrics._health import actions_for, critical_at, find_issues, stale_issue, status_of
 
-CALM = ResourceMetrics(
-    timestamp=1_700_000_000.0,
-    cpu_percent=10.0,
-    memory_percent=40.0,
-    memory_used_mb=4000.0,
-    memory_available_mb=6000.0,
-    disk_usage_percent=50.0,
-    disk_free_gb=100.0,
-    active_threads=12,
-    open_files=30,
-    network_connections=2,
-    process_cpu_percent=5.0,
-    process_memory_mb=300.0,
-)
+# A sample well inside the default limits: CPU %, memory %, used/available MiB, disk %, free GiB, threads,
+# open files, connections, process CPU %, process MiB.
+CALM = ResourceMetrics(1_700_000_000.0, 10.0, 40.0, 4000.0, 6000.0, 50.0, 100.0, 12, 30, 2, 5.0, 300.0)
 CEILINGS: dict[str, float | None] = {"cpu_percent": 100.0, "memory_percent": 100.0, "disk_usage_percent": 100.0,
                                      "open_files": 1024.0}  # fmt: skip
 
