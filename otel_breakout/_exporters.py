@@ -24,11 +24,11 @@ from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
     MetricExporter,
     MetricReader,
-    PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.metrics.view import Aggregation, ExponentialBucketHistogramAggregation
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from otel_breakout._flush import PeriodicFlushingReader
 from otel_breakout._outage import ExportGuards
 from otel_breakout._settings import OtlpExporterSettings, Settings, Signal
 from otel_breakout._views import cardinality_limits
@@ -189,7 +189,7 @@ def build_metric_readers(
                 readers.append(exporter)
                 continue
         readers.append(
-            PeriodicExportingMetricReader(
+            PeriodicFlushingReader(
                 exporter,
                 export_interval_millis=settings.metric_export_interval_ms,
                 export_timeout_millis=settings.metric_export_timeout_ms,

@@ -12,18 +12,12 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from opentelemetry.sdk.metrics import (
-    Counter,
-    Histogram,
-    ObservableCounter,
-    ObservableGauge,
-    ObservableUpDownCounter,
-    UpDownCounter,
-)
 from opentelemetry.sdk.metrics.export import AggregationTemporality, CardinalityLimits, MetricReader, MetricsData
 
 from otel_breakout._exposition import IDENTITY_ATTRIBUTES, ExpositionWriter
+from otel_breakout._flush import FlushBeforeCollect
 from otel_breakout._reentry import ReentryGuard
+from otel_breakout._views import INSTRUMENT_KINDS
 
 __all__ = ["PrometheusPullReader"]
 
@@ -32,8 +26,10 @@ _CUMULATIVE = AggregationTemporality.CUMULATIVE
 _GZIP_LEVEL = 6
 
 
-class PrometheusPullReader(MetricReader):
+class PrometheusPullReader(FlushBeforeCollect, MetricReader):
     """A pull reader whose renders coalesce: concurrent scrapes share one collection and one rendering.
+
+    Each collection starts by handing queued histogram measurements to the SDK (:class:`FlushBeforeCollect`).
 
     A caller always gets data collected after it arrived (it never receives a collection that was
     already under way), so coalescing costs no freshness; it only stops a burst of scrapes (an HA pair
@@ -52,14 +48,8 @@ class PrometheusPullReader(MetricReader):
         resource_labels: Sequence[str] = IDENTITY_ATTRIBUTES,
     ) -> None:
         super().__init__(
-            preferred_temporality={
-                Counter: _CUMULATIVE,
-                UpDownCounter: _CUMULATIVE,
-                Histogram: _CUMULATIVE,
-                ObservableCounter: _CUMULATIVE,
-                ObservableUpDownCounter: _CUMULATIVE,
-                ObservableGauge: _CUMULATIVE,
-            },
+            # Prometheus has no delta: every kind cumulative, whatever a preference elsewhere says.
+            preferred_temporality={kind: _CUMULATIVE for kind in INSTRUMENT_KINDS},
             cardinality_limits=cardinality_limits,
         )
         self._writer = ExpositionWriter(

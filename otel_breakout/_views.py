@@ -13,9 +13,10 @@ from opentelemetry.sdk.metrics import (
 from opentelemetry.sdk.metrics import _Gauge as SyncGauge  # the SDK exports its synchronous gauge so
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 
-__all__ = ["LATENCY_BUCKETS_SECONDS", "OVERFLOW_ATTRIBUTES", "cardinality_limits", "latency_views"]
+__all__ = ["INSTRUMENT_KINDS", "LATENCY_BUCKETS_SECONDS", "OVERFLOW_ATTRIBUTES", "cardinality_limits", "latency_views"]
 
-_INSTRUMENT_KINDS = (Counter, UpDownCounter, Histogram, SyncGauge, ObservableCounter, ObservableUpDownCounter,
+# Every SDK instrument class, for the per-kind mappings a reader takes (cardinality limits, temporality).
+INSTRUMENT_KINDS = (Counter, UpDownCounter, Histogram, SyncGauge, ObservableCounter, ObservableUpDownCounter,
                      ObservableGauge)  # fmt: skip
 
 # 1 ms to 10 s. The default OTel buckets (0, 5, 10, 25 ... 10000) assume milliseconds and would put
@@ -46,4 +47,4 @@ def cardinality_limits(limit: int) -> dict[type, int]:
     the SDK folds new attribute sets into one :data:`OVERFLOW_ATTRIBUTES` point per stream, so totals stay
     right while the series count stays bounded.
     """
-    return {kind: limit for kind in _INSTRUMENT_KINDS}
+    return {kind: limit for kind in INSTRUMENT_KINDS}

@@ -42,6 +42,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from otel_breakout._flush import FlushBeforeCollect
 from otel_breakout._internal import set_internal_errors_raise
 from otel_breakout._settings import Settings
 from otel_breakout._telemetry import Telemetry
@@ -50,6 +51,10 @@ from otel_breakout.diagnostics import DiagnosticsCollector, DiagnosticsEvent
 from otel_breakout.diagnostics import _registry as _diagnostics_registry
 
 __all__ = ["TelemetryCapture", "capture_telemetry", "diagnostics_collector", "otel_capture"]
+
+
+class _CaptureReader(FlushBeforeCollect, InMemoryMetricReader):
+    """The SDK's in-memory reader, handing queued histogram measurements to the SDK before each collection."""
 
 
 @dataclass
@@ -138,7 +143,7 @@ def capture_telemetry(
         settings = Settings.from_env({} if environ is None else environ, **arguments)
     spans = InMemorySpanExporter()
     logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]  # untyped upstream
-    reader = InMemoryMetricReader(cardinality_limits=cardinality_limits(settings.cardinality_limit))
+    reader = _CaptureReader(cardinality_limits=cardinality_limits(settings.cardinality_limit))
     telemetry = Telemetry.create(
         settings,
         span_processors=[SimpleSpanProcessor(spans)],

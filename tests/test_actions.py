@@ -1,116 +1,99 @@
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
+import logging
+import threading
+from dataclasses import replace
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 
-from otel_breakout import ConfigError, Settings
-from otel_breakout.metrics import clean_log_dir
-from otel_breakout.metrics._actions import thread_report, validate_patterns
-
-OLD = time.time() - 30 * 86400
-PATTERNS = ("*.log", "*.log.*", "*.jsonl")
-
-
-def _old_file(path: Path, text: str = "old") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    os.utime(path, (OLD, OLD), follow_symlinks=False)
-    return path
+from otel_breakout import Settings
+from otel_breakout.metrics import ResourceLimits
+from otel_breakout.metrics._actions import PRIORITIES, CorrectiveActions, thread_report
+from otel_breakout.metrics._resources import ResourceSampler
+from tests.test_health import CALM as SAMPLE
 
 
-@pytest.fixture
-def layout(tmp_path: Path) -> tuple[Path, Path]:
-    """A log dir, and a precious directory beside it that must survive every clean-up."""
-    logs = tmp_path / "logs"
-    precious = tmp_path / "precious"
-    _old_file(precious / "keep.log")
-    _old_file(precious / "sub" / "keep.jsonl")
-    logs.mkdir()
-    return logs, precious
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
-def _survivors(precious: Path) -> list[str]:
-    return sorted(str(p.relative_to(precious)) for p in precious.rglob("*") if p.is_file())
-
-
-def test_deletes_old_matching_files_including_subfolders(layout: tuple[Path, Path]) -> None:
-    logs, _ = layout
-    _old_file(logs / "app.log.1", "x" * 10)
-    _old_file(logs / "diag" / "diag_S_1.jsonl", "y" * 20)
-    _old_file(logs / "README.txt")
-    (logs / "app.log").write_text("fresh")
-    result = clean_log_dir(logs, max_age_s=86400, patterns=PATTERNS)
-    assert (result.deleted, result.freed_bytes, result.errors) == (2, 30, 0)
-    assert sorted(str(p.relative_to(logs)) for p in logs.rglob("*")) == ["README.txt", "app.log", "diag"]
-
-
-def test_symlinks_are_never_followed(layout: tuple[Path, Path]) -> None:
-    logs, precious = layout
-    (logs / "escape.log").symlink_to(precious / "keep.log")
-    (logs / "escape_dir").symlink_to(precious / "sub", target_is_directory=True)
-    os.utime(logs / "escape.log", (OLD, OLD), follow_symlinks=False)
-    result = clean_log_dir(logs, max_age_s=0, patterns=PATTERNS)
-    assert result.deleted == 0 and result.skipped_links == 2
-    assert _survivors(precious) == ["keep.log", "sub/keep.jsonl"]
-    assert (logs / "escape.log").is_symlink()  # the link itself is left alone too
-
-
-def test_dotdot_in_the_configured_path_resolves_and_stays_inside(layout: tuple[Path, Path]) -> None:
-    logs, precious = layout
-    _old_file(logs / "a.log")
-    result = clean_log_dir(f"{precious}/../logs", max_age_s=0, patterns=PATTERNS)
-    assert result.deleted == 1
-    assert _survivors(precious) == ["keep.log", "sub/keep.jsonl"]
-
-
-@pytest.mark.parametrize("pattern", ["../precious/*.log", "../*", "*/../*.log", "sub/*.log", "", "..log"])
-def test_patterns_that_could_reach_elsewhere_are_refused(layout: tuple[Path, Path], pattern: str) -> None:
-    logs, precious = layout
-    with pytest.raises(ValueError, match="file-name pattern"):
-        clean_log_dir(logs, max_age_s=0, patterns=[pattern])
-    assert _survivors(precious) == ["keep.log", "sub/keep.jsonl"]
-
-
-def test_absolute_patterns_are_refused(layout: tuple[Path, Path]) -> None:
-    logs, precious = layout
-    with pytest.raises(ValueError):
-        clean_log_dir(logs, max_age_s=0, patterns=[str(precious / "keep.log")])
-    with pytest.raises(ValueError):
-        validate_patterns(["/etc/*"])
-    assert _survivors(precious) == ["keep.log", "sub/keep.jsonl"]
-
-
-def test_the_filesystem_root_is_refused() -> None:
-    with pytest.raises(ValueError, match="root"):
-        clean_log_dir("/", max_age_s=0, patterns=PATTERNS)
-
-
-def test_a_log_dir_that_is_itself_a_link_is_resolved_once(layout: tuple[Path, Path], tmp_path: Path) -> None:
-    logs, precious = layout
-    _old_file(logs / "a.log")
-    (tmp_path / "current").symlink_to(logs, target_is_directory=True)
-    assert clean_log_dir(tmp_path / "current", max_age_s=0, patterns=PATTERNS).deleted == 1
-    assert _survivors(precious) == ["keep.log", "sub/keep.jsonl"]
-
-
-def test_a_missing_dir_is_an_error() -> None:
-    with pytest.raises(FileNotFoundError):
-        clean_log_dir("/nonexistent/otel-breakout-logs", max_age_s=0, patterns=PATTERNS)
-
-
-def test_settings_refuse_escaping_patterns() -> None:
-    with pytest.raises(ConfigError, match="OTEL_BREAKOUT_RESOURCE_LOG_PATTERNS"):
-        Settings.from_env({"OTEL_BREAKOUT_RESOURCE_LOG_PATTERNS": "*.log,../*.log"})
-    with pytest.raises(ConfigError):
-        Settings.from_env({"OTEL_BREAKOUT_RESOURCE_LOG_PATTERNS": "/var/log/*.log"})
-    ok = Settings.from_env({"OTEL_BREAKOUT_RESOURCE_LOG_PATTERNS": " *.log , *.gz "})
-    assert ok.resources.log_patterns == ("*.log", "*.gz")
+def _actions(clock: Clock, **cooldowns: float) -> CorrectiveActions:
+    config = Settings.from_env({"OTEL_BREAKOUT_RESOURCE_COOLDOWN": "60"}).resources
+    return CorrectiveActions(config, ResourceSampler(), cooldowns=cooldowns, clock=clock)
 
 
 def test_thread_report_groups_by_name_family() -> None:
     count, families = thread_report()
     assert count >= 1 and families[0][1] >= 1
     assert all(not name[-1:].isdigit() for name, _ in families)
+
+
+def test_actions_run_by_priority_each_within_its_cooldown(caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    actions = _actions(clock, thread_warning=10)
+    cleared: list[str] = []
+
+    def clear_quotes() -> int:
+        cleared.append("quotes")
+        return 7
+
+    actions.register_cache("quotes", clear_quotes)
+    with caplog.at_level(logging.WARNING, logger="otel_breakout.metrics"):
+        done = actions.run({"thread_warning", "cache_clear", "gc"}, SAMPLE, ResourceLimits())
+    assert [a.action_type for a in done] == ["gc", "cache_clear", "thread_warning"]
+    assert [a.priority for a in done] == [PRIORITIES[a.action_type] for a in done] == [1, 2, 4]
+    assert all(a.executed for a in done) and cleared == ["quotes"]
+    assert done[1].details == {"quotes": 7} and "limit 80" in done[2].description
+    assert actions.count == 3 and actions.last == done[-1].timestamp and list(actions.history) == done
+    assert caplog.text.count("resource monitor") == 3
+    clock.now += 10  # the thread warning's own cooldown is over, the others' (60 s) are not
+    assert [a.action_type for a in actions.run({"gc", "thread_warning"}, SAMPLE, ResourceLimits())] == [
+        "thread_warning"
+    ]
+    clock.now += 60
+    assert [a.action_type for a in actions.run({"gc"}, SAMPLE, ResourceLimits())] == ["gc"]
+
+
+def test_actions_that_cannot_act_do_not_run() -> None:
+    actions = _actions(Clock())  # no cache registered, no log directory configured
+    assert actions.run({"cache_clear", "log_cleanup"}, SAMPLE, ResourceLimits()) == []
+    assert actions.count == 0 and actions.last is None
+
+
+def test_a_failed_action_is_recorded_not_raised_nor_counted() -> None:
+    actions = _actions(Clock())
+    actions.register_cache("broken", lambda: 1 / 0)
+    (done,) = actions.run({"cache_clear"}, SAMPLE, ResourceLimits())
+    assert not done.executed and done.details == {"error": "RuntimeError"}
+    assert "every cache callback failed (broken)" in done.description
+    assert actions.count == 0
+
+
+def test_unknown_cooldowns_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown action"):
+        _actions(Clock(), reboot=1)
+
+
+def test_executed_actions_are_counted_from_zero() -> None:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    try:
+        actions = _actions(Clock())
+        actions.run({"gc"}, SAMPLE, ResourceLimits())  # before instrument(): counted nowhere
+        actions.instrument(provider.get_meter("test"))
+        actions.run({"thread_warning"}, replace(SAMPLE, active_threads=threading.active_count()), ResourceLimits())
+        data = reader.get_metrics_data()
+    finally:
+        provider.shutdown()
+    assert data is not None
+    (metric,) = [m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics]
+    assert metric.name == "breakout.resource.actions"
+    counts = {p.attributes["action"]: p.value for p in metric.data.data_points if isinstance(p, NumberDataPoint)
+              and p.attributes is not None}  # fmt: skip
+    assert counts == {"gc": 0, "cache_clear": 0, "log_cleanup": 0, "thread_warning": 1}

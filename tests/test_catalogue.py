@@ -50,7 +50,7 @@ def everything() -> Iterator[TelemetryCapture]:
     with pytest.raises(UnknownMetricError):  # counted in breakout.metrics.dropped on its way out
         logger.record("breakout.nope", 1)
     monitor.run_once()
-    monitor._action_counter.add(1, {"action": "gc"})
+    monitor._actions.counter.add(1, {"action": "gc"})
     for spec in CATALOGUE:
         if spec.group == "diag":
             instrument = create_instrument(meter, spec.name)

@@ -21,7 +21,7 @@ from otel_breakout.metrics import (
     _monitor,
     get_resource_monitor,
 )
-from otel_breakout.metrics._monitor import critical_at
+from otel_breakout.metrics._health import critical_at
 from otel_breakout.testing import TelemetryCapture, capture_telemetry
 
 MIB = 1024 * 1024
@@ -317,13 +317,6 @@ def test_loop_starts_stops_and_reports_staleness(capture: TelemetryCapture) -> N
     finally:
         capture.telemetry.shutdown()  # the shutdown hook stops the loop
     assert not slow.running
-
-
-def test_critical_levels() -> None:
-    assert critical_at(85, 100) == 92.5
-    assert critical_at(800, 1024) == 912
-    assert critical_at(80, None) == 120
-    assert critical_at(2000, 1024) == 3000
 
 
 def test_bad_configuration_is_refused() -> None:

@@ -1,8 +1,10 @@
 """Engine, trading and resource metrics: ``MetricsLogger``, ``ResourceMonitor`` and memory snapshots."""
 
+from otel_breakout._flush import FlushBeforeCollect, flush_histograms
 from otel_breakout.catalogue import UnknownMetricError
-from otel_breakout.metrics._actions import CleanupResult, OptimizationAction, clean_log_dir
+from otel_breakout.metrics._actions import OptimizationAction
 from otel_breakout.metrics._bound import BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter
+from otel_breakout.metrics._cleanup import CleanupResult, clean_log_dir
 from otel_breakout.metrics._instruments import MetricAttributeError
 from otel_breakout.metrics._logger import MetricsLogger, get_metrics_logger
 from otel_breakout.metrics._monitor import ResourceMonitor, get_resource_monitor
@@ -17,6 +19,7 @@ __all__ = [
     "BoundHistogram",
     "BoundUpDownCounter",
     "CleanupResult",
+    "FlushBeforeCollect",
     "MetricAttributeError",
     "MetricsLogger",
     "OptimizationAction",
@@ -27,6 +30,7 @@ __all__ = [
     "Timer",
     "UnknownMetricError",
     "clean_log_dir",
+    "flush_histograms",
     "get_metrics_logger",
     "get_resource_monitor",
     "take_memory_snapshot",

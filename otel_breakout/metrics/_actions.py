@@ -1,35 +1,32 @@
-"""Corrective actions of the resource monitor, and a log clean-up that cannot leave its directory.
-
-The clean-up works on directory file descriptors (``dir_fd``): every stat, open and unlink is relative to
-a directory already opened with ``O_NOFOLLOW``, so a symlink, a ``..`` or a directory swapped for a link
-mid-walk can never make it touch anything outside the configured directory. Symlinks are skipped, not
-followed; patterns are file names only.
-"""
+"""The resource monitor's corrective actions: run by priority, each with a cooldown, counted and kept in a history."""
 
 from __future__ import annotations
 
-import fnmatch
-import os
-import stat
+import gc
+import logging
 import threading
 import time
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import cast
 
-__all__ = ["PRIORITIES", "CleanupResult", "OptimizationAction", "clean_log_dir", "thread_report", "validate_patterns"]
+from opentelemetry.metrics import Counter as OtelCounter
+from opentelemetry.metrics import Meter, NoOpCounter
+
+from otel_breakout._settings import ResourceSettings
+from otel_breakout.catalogue import create_instrument
+from otel_breakout.metrics._cleanup import clean_log_dir, validate_patterns
+from otel_breakout.metrics._resources import MIB, ResourceLimits, ResourceMetrics, ResourceSampler
+
+__all__ = ["PRIORITIES", "CorrectiveActions", "OptimizationAction", "thread_report"]
+
+_logger = logging.getLogger("otel_breakout.metrics")
 
 # Lower runs first: freeing memory in place is cheapest, deleting files is irreversible, a warning is last.
 PRIORITIES = {"gc": 1, "cache_clear": 2, "log_cleanup": 3, "thread_warning": 4}
-_MAX_DEPTH = 8
-# Entries looked at per clean-up: a runaway directory must not keep the monitor thread busy for minutes.
-_MAX_ENTRIES = 100_000
-_FD_SUPPORT = (
-    hasattr(os, "O_NOFOLLOW")
-    and hasattr(os, "O_DIRECTORY")
-    and {os.open, os.stat, os.unlink} <= os.supports_dir_fd
-    and os.scandir in os.supports_fd
-)
+
+_Outcome = tuple[str, dict[str, float | int | str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,108 +42,6 @@ class OptimizationAction:
     details: dict[str, float | int | str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class CleanupResult:
-    deleted: int = 0
-    freed_bytes: int = 0
-    skipped_links: int = 0
-    errors: int = 0
-    scanned: int = 0
-
-
-def validate_patterns(patterns: Sequence[str]) -> tuple[str, ...]:
-    """File-name patterns only: no separators, no ``..``, nothing absolute."""
-    checked = tuple(patterns)
-    for pattern in checked:
-        if not pattern or "/" in pattern or "\\" in pattern or ".." in pattern or os.path.isabs(pattern):
-            raise ValueError(f"log clean-up pattern {pattern!r} must be a file-name pattern such as '*.log'")
-    return checked
-
-
-def clean_log_dir(
-    directory: str | os.PathLike[str],
-    *,
-    max_age_s: float,
-    patterns: Sequence[str],
-    now: float | None = None,
-) -> CleanupResult:
-    """Delete regular files matching ``patterns`` older than ``max_age_s`` under ``directory`` (and its subfolders).
-
-    The directory itself is resolved once (a configured path may legitimately be a link); below it,
-    nothing is followed.
-    """
-    checked = validate_patterns(patterns)
-    root = os.path.realpath(directory)
-    if os.path.dirname(root) == root:
-        raise ValueError(f"refusing to clean up the filesystem root {root!r}")
-    cutoff = (time.time() if now is None else now) - max_age_s
-    counts = {"deleted": 0, "freed_bytes": 0, "skipped_links": 0, "errors": 0, "scanned": 0}
-    if _FD_SUPPORT:
-        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-        try:
-            _clean_fd(fd, checked, cutoff, counts, 0)
-        finally:
-            os.close(fd)
-    else:  # pragma: no cover - platforms without dir_fd (Windows)
-        _clean_paths(root, checked, cutoff, counts)
-    return CleanupResult(**counts)
-
-
-def _matches(name: str, patterns: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
-
-
-def _clean_fd(dir_fd: int, patterns: tuple[str, ...], cutoff: float, counts: dict[str, int], depth: int) -> None:
-    with os.scandir(dir_fd) as entries:
-        names = [entry.name for entry in entries]
-    for name in names:
-        counts["scanned"] += 1
-        if counts["scanned"] > _MAX_ENTRIES:
-            return
-        try:
-            info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            if stat.S_ISLNK(info.st_mode):
-                counts["skipped_links"] += 1
-            elif stat.S_ISDIR(info.st_mode) and depth < _MAX_DEPTH:
-                # O_NOFOLLOW: if the directory was swapped for a link since the stat, this fails instead.
-                sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
-                try:
-                    _clean_fd(sub, patterns, cutoff, counts, depth + 1)
-                finally:
-                    os.close(sub)
-            elif stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff and _matches(name, patterns):
-                # unlink never follows a link: at worst it removes a link that appeared here since the stat.
-                os.unlink(name, dir_fd=dir_fd)
-                counts["deleted"] += 1
-                counts["freed_bytes"] += info.st_size
-        except OSError:
-            counts["errors"] += 1
-
-
-def _clean_paths(
-    root: str, patterns: tuple[str, ...], cutoff: float, counts: dict[str, int]
-) -> None:  # pragma: no cover - used where dir_fd is unavailable
-    for current, dirs, files in os.walk(root, followlinks=False):
-        if current[len(root) :].count(os.sep) >= _MAX_DEPTH:
-            dirs[:] = []
-        for name in files:
-            counts["scanned"] += 1
-            if counts["scanned"] > _MAX_ENTRIES:
-                return
-            path = os.path.join(current, name)
-            try:
-                info = os.lstat(path)
-                real = os.path.realpath(path)
-                if stat.S_ISLNK(info.st_mode) or os.path.commonpath([real, root]) != root:
-                    counts["skipped_links"] += 1
-                elif stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff and _matches(name, patterns):
-                    os.unlink(path)
-                    counts["deleted"] += 1
-                    counts["freed_bytes"] += info.st_size
-            except OSError:
-                counts["errors"] += 1
-
-
 def _family(name: str) -> str:
     # "ThreadPoolExecutor-0_3" and "Thread-12 (worker)" group by their stem, so a leak shows as one big group.
     stem = name.split(" (", 1)[0]
@@ -158,3 +53,142 @@ def thread_report(top: int = 5) -> tuple[int, list[tuple[str, int]]]:
     threads = threading.enumerate()
     families: Iterator[str] = (_family(t.name) for t in threads)
     return len(threads), Counter(families).most_common(top)
+
+
+class CorrectiveActions:
+    """Runs the actions exceeded limits call for, by priority, each at most once per its cooldown.
+
+    ``cooldowns`` overrides the configured cooldown per action; ``clock`` (monotonic seconds) drives them.
+    """
+
+    def __init__(
+        self,
+        config: ResourceSettings,
+        sampler: ResourceSampler,
+        *,
+        cooldowns: Mapping[str, float] | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.log_patterns = validate_patterns(config.log_patterns)
+        unknown = set(cooldowns or {}) - set(PRIORITIES)
+        if unknown:
+            raise ValueError(f"unknown action(s) {', '.join(sorted(unknown))}; actions: {', '.join(PRIORITIES)}")
+        self.cooldowns = {action: config.cooldown_s for action in PRIORITIES} | dict(cooldowns or {})
+        self._config = config
+        self._sampler = sampler
+        self._clock = clock
+        self.history: deque[OptimizationAction] = deque(maxlen=100)
+        self.count = 0
+        self.last: float | None = None
+        # Counted nowhere until instrument(): the monitor claims its meter only once its settings are checked.
+        self.counter: OtelCounter = NoOpCounter("breakout.resource.actions")
+        self._last_run: dict[str, float] = {}
+        self._caches: dict[str, Callable[[], object]] = {}
+        self._caches_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+
+    def instrument(self, meter: Meter) -> None:
+        """Count executed actions in ``breakout.resource.actions`` on ``meter``."""
+        self.counter = cast(OtelCounter, create_instrument(meter, "breakout.resource.actions"))
+        # Every action's series exists from the start at 0, so `increase()` sees the first action happen.
+        for action in PRIORITIES:
+            self.counter.add(0, {"action": action})
+
+    # --- caches the memory action may clear ---------------------------------------------------------
+
+    def register_cache(self, name: str, clear: Callable[[], object]) -> None:
+        with self._caches_lock:
+            self._caches[name] = clear
+
+    def unregister_cache(self, name: str) -> None:
+        with self._caches_lock:
+            self._caches.pop(name, None)
+
+    # --- running --------------------------------------------------------------------------------------
+
+    def run(self, wanted: Iterable[str], metrics: ResourceMetrics, limits: ResourceLimits) -> list[OptimizationAction]:
+        """Run, by priority, the ``wanted`` actions that can act and are not cooling down."""
+        wanted = set(wanted)
+        if "cache_clear" in wanted and not self._caches:
+            wanted.discard("cache_clear")
+        if "log_cleanup" in wanted and not self._config.log_dir:
+            wanted.discard("log_cleanup")
+        done: list[OptimizationAction] = []
+        # One pass at a time: a manual run_once() beside the loop must not run an action twice.
+        with self._run_lock:
+            for action in sorted(wanted, key=PRIORITIES.__getitem__):
+                now = self._clock()
+                last = self._last_run.get(action)
+                if last is not None and now - last < self.cooldowns[action]:
+                    continue
+                self._last_run[action] = now
+                done.append(self._execute(action, metrics, limits))
+        return done
+
+    def _execute(self, action: str, metrics: ResourceMetrics, limits: ResourceLimits) -> OptimizationAction:
+        try:
+            description, details = self._do(action, metrics, limits)
+            executed = True
+        except Exception as exc:
+            description, details, executed = f"{action} failed: {exc}", {"error": type(exc).__name__}, False
+        record = OptimizationAction(action, description, PRIORITIES[action], executed, time.time(), details)
+        self.history.append(record)
+        if executed:
+            self.count += 1
+            self.last = record.timestamp
+            self.counter.add(1, {"action": action})
+        _logger.warning("resource monitor %s: %s", action, description, extra={"resource_action": action})
+        return record
+
+    def _do(self, action: str, metrics: ResourceMetrics, limits: ResourceLimits) -> _Outcome:
+        if action == "gc":
+            return self._gc(metrics)
+        if action == "cache_clear":
+            return self._cache_clear()
+        if action == "log_cleanup":
+            return self._log_cleanup(metrics)
+        return self._thread_warning(metrics, limits)
+
+    # --- the actions ------------------------------------------------------------------------------------
+
+    def _gc(self, metrics: ResourceMetrics) -> _Outcome:
+        before = metrics.process_memory_mb
+        collected = gc.collect()
+        after = self._sampler.rss_mb()
+        text = f"gc.collect() found {collected} unreachable objects; RSS {before:.1f} -> {after:.1f} MiB"
+        return text, {"collected": collected, "rss_before_mb": round(before, 3), "rss_after_mb": round(after, 3)}
+
+    def _cache_clear(self) -> _Outcome:
+        with self._caches_lock:
+            caches = dict(self._caches)
+        cleared: dict[str, float | int | str] = {}
+        for name, clear in caches.items():
+            try:
+                result = clear()
+                cleared[name] = int(result) if isinstance(result, (int, float)) and not isinstance(result, bool) else 0
+            except Exception as exc:
+                cleared[name] = f"failed: {type(exc).__name__}"
+        failed = [n for n, v in cleared.items() if isinstance(v, str)]
+        if failed and len(failed) == len(cleared):
+            raise RuntimeError(f"every cache callback failed ({', '.join(failed)})")
+        parts = ", ".join(f"{n}: {v}" for n, v in cleared.items())
+        return f"cleared {len(cleared) - len(failed)} of {len(cleared)} caches ({parts})", cleared
+
+    def _log_cleanup(self, metrics: ResourceMetrics) -> _Outcome:
+        config = self._config
+        assert config.log_dir is not None
+        result = clean_log_dir(config.log_dir, max_age_s=config.log_max_age_s, patterns=self.log_patterns)
+        text = (
+            f"deleted {result.deleted} log files older than {config.log_max_age_s:g} s in "
+            f"{config.log_dir} ({result.freed_bytes / MIB:.1f} MiB); disk at {metrics.disk_usage_percent:.1f}%"
+        )
+        return text, asdict(result)
+
+    def _thread_warning(self, metrics: ResourceMetrics, limits: ResourceLimits) -> _Outcome:
+        python_threads, families = thread_report()
+        top = ", ".join(f"{name} x{count}" for name, count in families)
+        text = (
+            f"{metrics.active_threads} threads, limit {limits.max_threads}; "
+            f"{python_threads} Python threads, most common: {top}"
+        )
+        return text, {"threads": metrics.active_threads, "python_threads": python_threads, "top": top}

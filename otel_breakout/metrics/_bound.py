@@ -7,6 +7,7 @@ window. None of them raises into the caller: a bad value goes to ``reject``.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 _INF = float("inf")
+_MAX = sys.float_info.max
 _now = time.time
 # Counter increments waiting to be folded into the total; past this the adding thread folds them.
 FOLD_AT = 1024
@@ -77,6 +79,11 @@ def _digits(value: object) -> str:
 class _Bound:
     __slots__ = ("_name", "_reject", "_window", "attributes", "otel_attributes")
 
+    # The values the kind takes, [_LOW, inf): -_MAX for any finite value (NaN and infinities fail the test),
+    # and what a rejection says otherwise. The hot path tests floats inline and calls _checked() for the rest.
+    _LOW = -_MAX
+    _RULE = "{name}: values must be finite, got {value!r}"
+
     def __init__(
         self, name: str, window: deque[Any], reject: Reject, attributes: Mapping[str, str], otel: Attributes
     ) -> None:
@@ -89,11 +96,20 @@ class _Bound:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._name} {dict(self.attributes)}>"
 
+    def _checked(self, value: object) -> float:
+        """``value`` as a float the kind takes, or ``ValueError``/``TypeError`` saying what it takes."""
+        v = as_number(value)
+        if not self._LOW <= v < _INF:
+            raise ValueError(self._RULE.format(name=self._name, value=value))
+        return v
+
 
 class BoundCounter(_Bound):
     """A monotonic counter for one attribute set: ``add(value=1)``, never raises into the caller."""
 
     __slots__ = ("_fold_guard", "_folded", "_observed", "_pending")
+    _LOW = 0.0  # also refuses NaN, which would poison the cumulative total for good
+    _RULE = "{name} is a counter: increments must be finite and >= 0, got {value!r}"
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -107,10 +123,7 @@ class BoundCounter(_Bound):
 
     def add(self, value: float = 1.0) -> None:
         try:
-            v = value if type(value) is float else as_number(value)
-            # Also rejects NaN, which would poison the cumulative total for good.
-            if not 0.0 <= v < _INF:
-                raise ValueError(f"{self._name} is a counter: increments must be finite and >= 0, got {value!r}")
+            v = value if type(value) is float and self._LOW <= value < _INF else self._checked(value)
             pending = self._pending
             pending.append(v)
             if len(pending) > FOLD_AT:
@@ -164,27 +177,15 @@ class BoundUpDownCounter(BoundCounter):
     """An additive value that may go down, for one attribute set: ``add(value)`` with any finite value."""
 
     __slots__ = ()
-
-    def add(self, value: float = 1.0) -> None:
-        try:
-            v = value if type(value) is float else as_number(value)
-            if not -_INF < v < _INF:
-                raise ValueError(f"{self._name}: increments must be finite, got {value!r}")
-            pending = self._pending
-            pending.append(v)
-            if len(pending) > FOLD_AT:
-                self._fold()
-            self._window.append((_now(), v, self.attributes))
-        except Exception as exc:
-            self._reject(self._name, exc)
-
-    apply = add
+    _LOW = -_MAX
+    _RULE = "{name}: increments must be finite, got {value!r}"
 
 
 class BoundGauge(_Bound):
     """The last value for one attribute set: ``set(value)``, never raises into the caller."""
 
     __slots__ = ("value",)
+    _RULE = "{name} is a gauge: values must be finite, got {value!r}"
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -192,9 +193,7 @@ class BoundGauge(_Bound):
 
     def set(self, value: float) -> None:
         try:
-            v = value if type(value) is float else as_number(value)
-            if not -_INF < v < _INF:
-                raise ValueError(f"{self._name} is a gauge: values must be finite, got {value!r}")
+            v = value if type(value) is float and self._LOW <= value < _INF else self._checked(value)
             self.value = v  # a single reference store: atomic, no lock needed
             self._window.append((_now(), v, self.attributes))
         except Exception as exc:
@@ -207,6 +206,8 @@ class BoundHistogram(_Bound):
     """A histogram for one attribute set: ``record(value)`` with a finite value >= 0."""
 
     __slots__ = ("_defer",)
+    _LOW = 0.0
+    _RULE = "{name} is a histogram: values must be finite and >= 0, got {value!r}"
 
     def __init__(self, *args: Any, defer: Callable[[float, Attributes], None]) -> None:
         super().__init__(*args)
@@ -214,9 +215,7 @@ class BoundHistogram(_Bound):
 
     def record(self, value: float) -> None:
         try:
-            v = value if type(value) is float else as_number(value)
-            if not 0.0 <= v < _INF:
-                raise ValueError(f"{self._name} is a histogram: values must be finite and >= 0, got {value!r}")
+            v = value if type(value) is float and self._LOW <= value < _INF else self._checked(value)
             self._defer(v, self.otel_attributes)
             self._window.append((_now(), v, self.attributes))
         except Exception as exc:
@@ -229,6 +228,8 @@ class BoundSignedHistogram(BoundHistogram):
     """A signed histogram (trade PnL): records ``abs(value)`` with ``outcome`` win, loss or breakeven."""
 
     __slots__ = ("_by_outcome",)
+    _LOW = -_MAX
+    _RULE = _Bound._RULE
 
     def __init__(self, *args: Any, defer: Callable[[float, Attributes], None]) -> None:
         super().__init__(*args, defer=defer)
@@ -240,9 +241,7 @@ class BoundSignedHistogram(BoundHistogram):
 
     def record(self, value: float) -> None:
         try:
-            v = value if type(value) is float else as_number(value)
-            if not -_INF < v < _INF:
-                raise ValueError(f"{self._name}: values must be finite, got {value!r}")
+            v = value if type(value) is float and self._LOW <= value < _INF else self._checked(value)
             attributes, otel = self._by_outcome["win" if v > 0 else "loss" if v < 0 else "breakeven"]
             self._defer(abs(v), otel)
             # The window keeps the sign: summaries report net PnL and win rate from it.

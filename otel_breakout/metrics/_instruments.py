@@ -5,25 +5,25 @@ locks on every call (~10 us here). Counters, up-down counters and gauges therefo
 pre-bound cell (one per attribute set) and report it through an *observable* instrument when a reader
 collects: cumulative for counters, the last value for gauges, exactly the OTel semantics. Histograms
 have no observable form, so a measurement is queued with its context and replayed into a real SDK
-``Histogram`` (advisory buckets, exemplars) at the start of the next collection; when no reader collects
-and the queue is full, measurements go straight to the SDK instead, so nothing is lost and memory stays
-bounded.
+``Histogram`` (advisory buckets, exemplars) at the start of the next collection (``otel_breakout._flush``
+says who calls the replay); when no reader collects and the queue is full, measurements go straight to the
+SDK instead, so nothing is lost and memory stays bounded.
 """
 
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry.context import Context, get_current
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 from opentelemetry.util.types import Attributes
 
+from otel_breakout._flush import register_flush
 from otel_breakout._reentry import ReentryGuard
 from otel_breakout._scrub import default_scrubber
 from otel_breakout.catalogue import MetricSpec, bucket_boundaries
@@ -43,44 +43,13 @@ __all__ = [
     "Instrument",
     "MetricAttributeError",
     "SymbolPolicy",
-    "claim_instruments",
-    "release_instruments",
 ]
 
 # Measurements waiting for the next collection, per histogram; past this they are recorded directly.
 PENDING_LIMIT = 4096
 OVERFLOW = MappingProxyType({"otel.metric.overflow": "true"})
 _OVERFLOW_OTEL: Attributes = {"otel.metric.overflow": True}
-
-
-_claims: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
-_claims_lock = threading.Lock()
-
-
-def claim_instruments(owner: Any, component: str) -> None:
-    """Refuse a second ``component`` on one meter provider (or meter).
-
-    The SDK hands a second registration of the same observable instrument the first one, without its
-    callbacks, so a second MetricsLogger on one provider would silently report nothing.
-    """
-    with _claims_lock:
-        try:
-            claimed = _claims.setdefault(owner, set())
-        except TypeError:  # not weak-referenceable: nothing to check against
-            return
-        if component in claimed:
-            raise RuntimeError(
-                f"a {component} already reports on this meter provider, and a second one would report nothing; "
-                f"reuse it (get_{'metrics_logger' if component == 'MetricsLogger' else 'resource_monitor'}()) "
-                "or pass a meter with another instrumentation scope"
-            )
-        claimed.add(component)
-
-
-def release_instruments(owner: Any, component: str) -> None:
-    """Forget a claim (tests that reset the process-wide logger)."""
-    with _claims_lock:
-        _claims.get(owner, set()).discard(component)
+_B = TypeVar("_B", bound=AnyBound)
 
 
 class MetricAttributeError(ValueError):
@@ -134,7 +103,7 @@ class Instrument:
         cardinality_limit: int,
         symbols: SymbolPolicy,
         reject: Reject,
-        before_collect: Callable[[], None],
+        before_collect: Callable[[], None] | None = None,
         observe: bool = True,
     ) -> None:
         self.spec = spec
@@ -144,7 +113,7 @@ class Instrument:
         self._reject = reject
         self._before_collect = before_collect
         # An RLock: a signal handler binding a new attribute set while this thread binds another must not wait
-        # for itself (see _cell for why a nested section loses nothing).
+        # for itself (see cell() for why a nested section loses nothing).
         self._lock = threading.RLock()
         # Held while this thread records straight into the SDK, whose locks are not re-entrant.
         self._direct = ReentryGuard()
@@ -163,6 +132,7 @@ class Instrument:
                 spec.description,
                 explicit_bucket_boundaries_advisory=bucket_boundaries(spec),
             )
+            register_flush(self)
         elif observe:
             create = {
                 "counter": meter.create_observable_counter,
@@ -202,9 +172,17 @@ class Instrument:
         return tuple(sorted(out.items()))
 
     def bind(self, attributes: Mapping[str, object]) -> AnyBound:
-        return self._cell(self.canonical(attributes))
+        return self.cell(self.canonical(attributes))
 
-    def _cell(self, key: tuple[tuple[str, str], ...]) -> AnyBound:
+    def bind_as(self, kind: type[_B], **attributes: object) -> _B:
+        """:meth:`bind`, for a caller that knows the handle's kind (engine and trading helpers)."""
+        cell = self.bind(attributes)
+        if not isinstance(cell, kind):
+            raise TypeError(f"{self.spec.name} is a {self.spec.kind}, not a {kind.__name__}")
+        return cell
+
+    def cell(self, key: tuple[tuple[str, str], ...]) -> AnyBound:
+        """The cell for an attribute set in canonical form (sorted pairs), which the caller has validated."""
         cell = self._by_canonical.get(key)
         if cell is not None:
             return cell
@@ -266,6 +244,22 @@ class Instrument:
         cell.apply(value)
         return cell
 
+    # --- reading (summaries) ------------------------------------------------------------------------
+
+    def totals(self) -> list[tuple[Mapping[str, str], float]]:
+        """Lifetime totals (counters) or last values (gauges) by attribute set; nothing for histograms."""
+        out: list[tuple[Mapping[str, str], float]] = []
+        for cell in self.cells:
+            if isinstance(cell, BoundCounter):
+                out.append((cell.attributes, cell.total))
+            elif isinstance(cell, BoundGauge) and cell.value is not None:
+                out.append((cell.attributes, cell.value))
+        return out
+
+    def recent(self) -> list[float]:
+        """The values in the rolling window, oldest first."""
+        return [value for _, value, _ in list(self.window)]
+
     # --- collection ---------------------------------------------------------------------------------
 
     def defer(self, value: float, attributes: Attributes) -> None:
@@ -309,7 +303,8 @@ class Instrument:
             direct.exit()
 
     def _observe(self, options: CallbackOptions) -> Iterable[Observation]:
-        self._before_collect()
+        if self._before_collect is not None:
+            self._before_collect()
         if self.spec.kind == "gauge":
             return [Observation(c.value, c.otel_attributes) for c in self.cells if isinstance(c, BoundGauge)
                     and c.value is not None]  # fmt: skip

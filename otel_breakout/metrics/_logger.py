@@ -2,46 +2,28 @@
 
 from __future__ import annotations
 
-import math
-import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import Enum
-from types import MappingProxyType
-from typing import Any, cast
+from typing import Any
 
-from opentelemetry import metrics
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.metrics import Meter
 
 from otel_breakout._internal import internal_errors_raise, log_internal_error, log_rejected_value
 from otel_breakout._settings import Settings
-from otel_breakout._telemetry import INSTRUMENTATION_SCOPE, Telemetry, get_telemetry
-from otel_breakout._version import __version__
+from otel_breakout._telemetry import Telemetry
 from otel_breakout.catalogue import CATALOGUE, ENGINE_STATES, LEGACY_ALIASES, UnknownMetricError, get_spec
-from otel_breakout.metrics._bound import (
-    AnyBound,
-    BoundCounter,
-    BoundGauge,
-    BoundHistogram,
-    BoundUpDownCounter,
-    as_number,
-)
-from otel_breakout.metrics._instruments import (
-    Instrument,
-    MetricAttributeError,
-    SymbolPolicy,
-    claim_instruments,
-    release_instruments,
-)
+from otel_breakout.metrics._bound import AnyBound, BoundCounter, BoundGauge, BoundHistogram, BoundUpDownCounter
+from otel_breakout.metrics._engine import CYCLE, STATE, EngineBook
+from otel_breakout.metrics._instruments import Instrument, MetricAttributeError, SymbolPolicy
+from otel_breakout.metrics._provider import ProcessWide, claim_meter, resolve
 from otel_breakout.metrics._summary import summarize
 from otel_breakout.metrics._timer import Timer
+from otel_breakout.metrics._trading import FUNNEL, Equity, Funnel, closed_trade, strategy_attributes
 from otel_breakout.metrics._window import Sample
 
 __all__ = ["MetricsLogger", "get_metrics_logger"]
 
 _GROUPS = ("engine", "scanner", "trading", "self")
-_STATE = "breakout.engine.state"
-_CYCLE = "breakout.engine.cycle.duration"
 _FAST_LIMIT = 20_000
 
 
@@ -76,26 +58,17 @@ class MetricsLogger:
         self.engine_states = tuple(engine_states)
         if not self.engine_states or len(set(self.engine_states)) != len(self.engine_states):
             raise ValueError("engine_states must be distinct, non-empty state names")
-        telemetry = telemetry if telemetry is not None else (get_telemetry() if meter is None else None)
-        if meter is not None:
-            claim_instruments(meter, "MetricsLogger")
-        elif telemetry is not None:
-            claim_instruments(telemetry.meter_provider, "MetricsLogger")
-            meter = telemetry.get_meter()
-        else:
-            # Without a Telemetry the global provider is used: the one `opentelemetry-instrument` installed,
-            # or the API's proxy, which switches to the real provider whenever one is set.
-            claim_instruments(metrics.get_meter_provider(), "MetricsLogger")
-            meter = metrics.get_meter(INSTRUMENTATION_SCOPE, __version__)
-        if settings is None:
-            settings = telemetry.settings if telemetry is not None else Settings.from_env()
+        telemetry, settings = resolve(telemetry, meter, settings)
+        meter = claim_meter("MetricsLogger", telemetry, meter)
         self.settings = settings
         symbols = SymbolPolicy(settings.metrics.symbol_attribute, settings.metrics.symbol_limit)
         self._instruments: dict[str, Instrument] = {}
         self._histograms: list[Instrument] = []
+        fallback: Callable[[], None] | None = self._flush_histograms
         for spec in CATALOGUE:
             if spec.group not in _GROUPS:
                 continue
+            observed = spec.name != STATE and spec.kind != "histogram"
             instrument = Instrument(
                 spec,
                 meter,
@@ -103,56 +76,36 @@ class MetricsLogger:
                 cardinality_limit=settings.cardinality_limit,
                 symbols=symbols,
                 reject=self._reject,
-                before_collect=self._flush_histograms,
-                observe=spec.name != _STATE,
+                # The fallback flush for readers that do not flush before collecting (see _flush.py), in the
+                # first callback the SDK runs, so that it precedes every observation of this logger.
+                before_collect=fallback if observed else None,
+                observe=spec.name != STATE,
             )
+            if observed:
+                fallback = None
             self._instruments[spec.name] = instrument
             if spec.kind == "histogram":
                 self._histograms.append(instrument)
         for alias, name in LEGACY_ALIASES.items():
             self._instruments[alias] = self._instruments[name]
         self._names = [spec.name for spec in CATALOGUE if spec.name in self._instruments]
+        self._engine = EngineBook(self.engine_states, self._instruments, self._reject)
+        self._funnel = Funnel(lambda stage: self.gauge(FUNNEL, stage=stage),
+                              self.counter("breakout.scanner.symbols.scanned"), self._reject)  # fmt: skip
+        self._equity = Equity(self.gauge("breakout.equity"), self.gauge("breakout.drawdown"), self._reject)
+        self._positions = self.gauge("breakout.positions.open")
         # The hot path is one dict lookup: (name, *attributes as given) -> the cell they resolved to. Misses
         # go through the name's recorder, which validates, and the cell found is cached (bounded).
         self._fast: dict[tuple[object, ...], AnyBound] = {}
         self._recorders: dict[str, Callable[[float, dict[str, object]], AnyBound | None]] = {
             name: instrument.record for name, instrument in self._instruments.items()
         }
-        self._recorders[_STATE] = self._record_state
-        # A cycle's duration means a cycle ended: the seed's record("engine_cycle_time", dt) keeps
-        # cycles, last-cycle age and cycles-since-signal right too.
+        self._recorders[STATE] = self._engine.record_state
         for name, instrument in self._instruments.items():
-            if instrument.spec.name == _CYCLE:
-                self._recorders[name] = self._record_cycle
-        # Engine bookkeeping, pre-bound so that each helper is a few attribute stores. An RLock: a helper
-        # called from a signal handler that interrupted another one must not wait for itself, and each
-        # section is a few independent stores that a nested one cannot corrupt.
-        self._lock = threading.RLock()
-        self._state: str | None = None
-        self._state_names = {s.casefold(): s for s in self.engine_states}
-        self._state_window = self._instruments[_STATE].window
-        self._state_attrs = {s: MappingProxyType({"state": s}) for s in self.engine_states}
-        transitions = self._instruments["breakout.engine.state.transitions"]
-        self._transitions: dict[tuple[str, str], BoundCounter] = {
-            (a, b): cast(BoundCounter, transitions._cell((("from_state", a), ("to_state", b))))
-            for a in self.engine_states
-            for b in self.engine_states
-            if a != b
-        }
-        self._cycle_duration = self.histogram(_CYCLE)
-        self._cycles = self.counter("breakout.engine.cycles")
-        self._last_cycle = self.gauge("breakout.engine.last_cycle.timestamp")
-        self._since_signal = self.gauge("breakout.engine.cycles_since_signal")
-        self._equity = self.gauge("breakout.equity")
-        self._drawdown = self.gauge("breakout.drawdown")
-        self._positions = self.gauge("breakout.positions.open")
-        self._scanned = self.counter("breakout.scanner.symbols.scanned")
-        self._cycles_since_signal = 0
-        self._last_cycle_ts: float | None = None
-        self._peak_equity: float | None = None
-        self._stages: dict[object, BoundGauge] = {}
-        state = get_spec(_STATE)
-        meter.create_observable_gauge(_STATE, [self._observe_state], state.unit, state.description)
+            if instrument.spec.name == CYCLE:
+                self._recorders[name] = self._engine.record_cycle
+        state = get_spec(STATE)
+        meter.create_observable_gauge(STATE, [self._engine.observe_state], state.unit, state.description)
 
     # --- the seed API -----------------------------------------------------------------------------
 
@@ -177,17 +130,6 @@ class MetricsLogger:
         except Exception as exc:
             self._reject(name, exc)
 
-    def _record_cycle(self, value: float, attributes: dict[str, object]) -> None:
-        if attributes:
-            raise MetricAttributeError(f"{_CYCLE} takes no attributes")
-        self.end_cycle(value)
-
-    def _record_state(self, value: float, attributes: dict[str, object]) -> None:
-        state = attributes.get("state")
-        if value != 1 or not isinstance(state, (str, Enum)) or len(attributes) != 1:
-            raise MetricAttributeError(f"{_STATE} is one-hot: record(name, 1, state=STATE), or use set_state()")
-        self.set_state(state)
-
     def series(self, name: str) -> list[Sample]:
         """The rolling window of ``name``, oldest first (empty before the first measurement)."""
         instrument = self._instruments.get(name)
@@ -205,14 +147,11 @@ class MetricsLogger:
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready totals and window statistics under ``engine``, ``trading`` and ``scanner``."""
-        return summarize(self)
+        return summarize(self._instruments, self._engine)
 
     def last_cycle_age(self, now: float | None = None) -> float | None:
         """Seconds since the last engine cycle ended (None before the first)."""
-        last = self._last_cycle_ts
-        if last is None:
-            return None
-        return max(0.0, (time.time() if now is None else now) - last)
+        return self._engine.last_cycle_age(now)
 
     # --- binding: the hot path's way in ------------------------------------------------------------
 
@@ -229,8 +168,8 @@ class MetricsLogger:
 
     def gauge(self, name: str, **attributes: object) -> BoundGauge:
         """A pre-bound gauge; raises now if the name or attributes are wrong."""
-        if self._instruments.get(name) is self._instruments[_STATE]:
-            raise ValueError(f"{_STATE} is one-hot over the engine states: use set_state()")
+        if self._instruments.get(name) is self._instruments[STATE]:
+            raise ValueError(f"{STATE} is one-hot over the engine states: use set_state()")
         cell = self._bind(name, ("gauge",), attributes)
         assert isinstance(cell, BoundGauge)
         return cell
@@ -260,29 +199,15 @@ class MetricsLogger:
             raise TypeError(f"{instrument.spec.name} is a {instrument.spec.kind}, not a {' or '.join(kinds)}")
         return instrument.bind(attributes)
 
-    # --- engine helpers -----------------------------------------------------------------------------
+    # --- engine helpers (the state machine and cycle books live in _engine.py) -----------------------
 
     def set_state(self, state: str | Enum) -> None:
         """Move the engine to ``state``: the one-hot state gauge, and a transition when it changed."""
-        try:
-            if isinstance(state, Enum):
-                state = state.value if isinstance(state.value, str) else state.name
-            new = self._state_names.get(str(state).casefold())
-            if new is None:
-                raise MetricAttributeError(f"{state!r} is not an engine state ({', '.join(self.engine_states)})")
-            with self._lock:
-                old, self._state = self._state, new
-            if old == new:
-                return
-            self._state_window.append((time.time(), 1.0, self._state_attrs[new]))
-            if old is not None:
-                self._transitions[(old, new)].add(1.0)
-        except Exception as exc:
-            self._reject(_STATE, exc)
+        self._engine.set_state(state)
 
     @property
     def state(self) -> str | None:
-        return self._state
+        return self._engine.state
 
     def cycle(self) -> Timer:
         """Time one engine cycle (context manager or decorator); see :meth:`end_cycle`."""
@@ -290,71 +215,28 @@ class MetricsLogger:
 
     def end_cycle(self, duration_s: float, *, now: float | None = None) -> None:
         """Book a finished cycle: duration, count, last-cycle timestamp and cycles since the last signal."""
-        try:
-            duration = as_number(duration_s)
-            if not 0.0 <= duration < math.inf:
-                raise ValueError(f"a cycle duration must be finite and >= 0 seconds, got {duration_s!r}")
-        except Exception as exc:
-            self._reject(_CYCLE, exc)
-            return
-        self._cycle_duration.record(duration)
-        self._cycles.add(1.0)
-        ts = time.time() if now is None else now
-        with self._lock:
-            self._cycles_since_signal += 1
-            since = self._cycles_since_signal
-            self._last_cycle_ts = ts
-        self._last_cycle.set(ts)
-        self._since_signal.set(since)
+        self._engine.end_cycle(duration_s, now)
 
     @property
     def cycles_since_signal(self) -> int:
-        return self._cycles_since_signal
+        return self._engine.cycles_since_signal
 
     def signal(self, strategy: str | Enum, *, symbol: str | None = None, count: int = 1) -> None:
         """A strategy produced ``count`` signals; resets the cycles-since-signal gauge."""
-        attributes: dict[str, object] = {"strategy": strategy}
-        if symbol is not None:
-            attributes["symbol"] = symbol
-        self.record("breakout.signals", count, **attributes)
-        with self._lock:
-            self._cycles_since_signal = 0
-        self._since_signal.set(0.0)
+        self.record("breakout.signals", count, **strategy_attributes(strategy, symbol))
+        self._engine.signalled()
+
+    # --- trading helpers (funnel, equity and trade rules live in _trading.py) --------------------------
 
     def scan(self, funnel: Mapping[str, int] | Iterable[tuple[str, int]], *, scanned: int | None = None) -> None:
         """One scan: candidates left after each filter stage, in order; ``scanned`` defaults to the first stage.
 
         Stages seen in earlier scans but missing from this one drop to 0 (the scan stopped before them).
         """
-        try:
-            stages = list(funnel.items() if isinstance(funnel, Mapping) else funnel)
-            if any(len(stage) != 2 for stage in stages):
-                raise ValueError("a funnel is (stage, remaining) pairs or a {stage: remaining} mapping")
-        except Exception as exc:
-            self._reject("breakout.scanner.candidates", exc)
-            return
-        self._scanned.add(stages[0][1] if scanned is None and stages else scanned or 0)
-        seen: set[object] = set()
-        for stage, remaining in stages:
-            gauge = self._stages.get(stage)
-            if gauge is None:
-                try:
-                    gauge = self.gauge("breakout.scanner.candidates", stage=stage)
-                except Exception as exc:
-                    self._reject("breakout.scanner.candidates", exc)
-                    continue
-                self._stages[stage] = gauge
-            gauge.set(remaining)
-            seen.add(stage)
-        for stage, gauge in list(self._stages.items()):
-            if stage not in seen:
-                gauge.set(0.0)
+        self._funnel.scan(funnel, scanned)
 
     def trade_opened(self, strategy: str | Enum, *, symbol: str | None = None) -> None:
-        attributes: dict[str, object] = {"strategy": strategy}
-        if symbol is not None:
-            attributes["symbol"] = symbol
-        self.record("breakout.trades.opened", 1, **attributes)
+        self.record("breakout.trades.opened", 1, **strategy_attributes(strategy, symbol))
 
     def trade_closed(
         self, strategy: str | Enum, pnl: float, *, outcome: str | None = None, symbol: str | None = None
@@ -366,18 +248,11 @@ class MetricsLogger:
         trade or a win.
         """
         try:
-            value = as_number(pnl)
-            if not -math.inf < value < math.inf:
-                raise ValueError(f"a trade's PnL must be finite, got {pnl!r}")
+            value, outcome = closed_trade(pnl, outcome)
         except Exception as exc:
             self._reject("breakout.trade.pnl", exc)
             return
-        if outcome is None:
-            outcome = "win" if value > 0 else "loss" if value < 0 else "breakeven"
-        attributes: dict[str, object] = {"strategy": strategy, "outcome": outcome}
-        if symbol is not None:
-            attributes["symbol"] = symbol
-        self.record("breakout.trades.closed", 1, **attributes)
+        self.record("breakout.trades.closed", 1, **strategy_attributes(strategy, symbol, outcome=outcome))
         self.record("breakout.trade.pnl", value, strategy=strategy)
 
     def update_equity(self, equity: float, *, peak: float | None = None) -> None:
@@ -386,22 +261,7 @@ class MetricsLogger:
         Equity or a peak that is not a finite number is rejected (counted and warned about) and leaves the
         running peak as it was: one NaN must not turn every later drawdown into 0.
         """
-        try:
-            value = as_number(equity)
-            if not -math.inf < value < math.inf:
-                raise ValueError(f"equity must be finite, got {equity!r}")
-            if peak is not None:
-                given = as_number(peak)
-                if not -math.inf < given < math.inf:
-                    raise ValueError(f"peak must be finite, got {peak!r}")
-                peak = given
-            with self._lock:
-                candidates = [v for v in (self._peak_equity, peak, value) if v is not None]
-                self._peak_equity = top = max(candidates)
-            self._equity.set(value)
-            self._drawdown.set(max(0.0, (top - value) / top) if top > 0 else 0.0)
-        except Exception as exc:
-            self._reject("breakout.equity", exc)
+        self._equity.update(equity, peak)
 
     def set_open_positions(self, count: int) -> None:
         self._positions.set(count)
@@ -435,45 +295,18 @@ class MetricsLogger:
         for histogram in self._histograms:
             histogram.flush()
 
-    def _observe_state(self, options: CallbackOptions) -> list[Observation]:
-        self._flush_histograms()
-        current = self._state
-        if current is None:
-            return []
-        # Derived from one variable at collection time, so a scrape never sees zero or two states at 1.
-        return [Observation(1.0 if s == current else 0.0, {"state": s}) for s in self.engine_states]
-
     def _instrument(self, name: str) -> Instrument:
         return self._instruments[name]
 
-    def _totals(self, name: str) -> list[tuple[Mapping[str, str], float]]:
-        """Lifetime totals (counters) or last values (gauges) by attribute set."""
-        out: list[tuple[Mapping[str, str], float]] = []
-        for cell in self._instruments[name].cells:
-            if isinstance(cell, BoundCounter):
-                out.append((cell.attributes, cell.total))
-            elif isinstance(cell, BoundGauge) and cell.value is not None:
-                out.append((cell.attributes, cell.value))
-        return out
 
-
-_global: MetricsLogger | None = None
-_global_lock = threading.Lock()
+_process_wide = ProcessWide(MetricsLogger, "MetricsLogger")
 
 
 def get_metrics_logger() -> MetricsLogger:
     """The process-wide logger, on the ``configure()`` handle (or the global meter provider) at first use."""
-    global _global
-    if _global is None:
-        with _global_lock:
-            if _global is None:
-                _global = MetricsLogger()
-    return _global
+    return _process_wide.get()
 
 
 def _reset_for_tests() -> None:
     """Forget the process-wide logger (its instruments stay registered on the provider it used)."""
-    global _global
-    with _global_lock:
-        _global = None
-        release_instruments(metrics.get_meter_provider(), "MetricsLogger")
+    _process_wide.reset()
