@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from otel_breakout.report._model_advice import OUTCOME_DEFAULTS
+
 __all__ = ["register"]
 
 _DEFAULT_OUTPUT = {"md": "reports/diag_summary.md", "json": "reports/diag_summary.json"}
@@ -114,22 +116,38 @@ def register(subparsers: Any) -> None:
         help="candles: CSV with symbol, timestamp and close columns (ccxt's OHLCV plus a symbol), or freqtrade's "
         "JSON data files; plain or gzip; paths, globs or directories (repeat)",
     )
+    defaults = OUTCOME_DEFAULTS
     outcomes.add_argument(
-        "--horizons", type=_horizons, default=(5, 10, 20), metavar="N,N", help="forward returns after N bars (5,10,20)"
+        "--horizons",
+        type=_horizons,
+        default=defaults.horizons,
+        metavar="N,N",
+        help=f"forward returns after N bars ({','.join(map(str, defaults.horizons))})",
     )
-    outcomes.add_argument("--horizon", type=int, default=None, metavar="N", help="the horizon verdicts use (20)")
     outcomes.add_argument(
-        "--cost-bps", type=_bps, default=10.0, metavar="BPS", help="round-trip fees and slippage, basis points (10)"
+        "--horizon", type=int, default=None, metavar="N", help=f"the horizon verdicts use ({defaults.horizon})"
     )
     outcomes.add_argument(
-        "--min-outcomes", type=int, default=30, metavar="N", help="outcomes per group a verdict needs (30)"
+        "--cost-bps",
+        type=_bps,
+        default=defaults.cost_bps,
+        metavar="BPS",
+        help=f"round-trip fees and slippage, basis points ({defaults.cost_bps:g})",
+    )
+    outcomes.add_argument(
+        "--min-outcomes",
+        type=int,
+        default=defaults.min_outcomes,
+        metavar="N",
+        help=f"outcomes per group a verdict needs ({defaults.min_outcomes})",
     )
     outcomes.add_argument(
         "--edge-share",
         type=_share,
-        default=0.33,
+        default=defaults.edge_share,
         metavar="SHARE",
-        help="a loosening needs the blocked candidates to beat this share of the signals' average (0.33)",
+        help=f"a loosening needs the blocked candidates to beat this share of the signals' average "
+        f"({defaults.edge_share:g})",
     )
     outcomes.add_argument(
         "--bar-seconds", type=_positive, default=None, metavar="S", help="candle length (default: from the prices)"
@@ -170,7 +188,8 @@ def run(args: argparse.Namespace) -> int:
     from otel_breakout.report import DiagnosticsReportBuilder
 
     horizons = tuple(args.horizons)
-    horizon = args.horizon if args.horizon is not None else (20 if 20 in horizons else max(horizons))
+    default = OUTCOME_DEFAULTS.horizon
+    horizon = args.horizon if args.horizon is not None else (default if default in horizons else max(horizons))
     if horizon not in horizons:
         horizons = tuple(sorted({*horizons, horizon}))
     try:

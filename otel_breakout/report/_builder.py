@@ -20,6 +20,7 @@ from otel_breakout.report._aggregate import Aggregate
 from otel_breakout.report._analysis import analyse
 from otel_breakout.report._inputs import Chunk, SourceFile, expand_inputs, plan_chunks
 from otel_breakout.report._model import ReportOptions
+from otel_breakout.report._model_advice import OUTCOME_DEFAULTS
 from otel_breakout.report._outcomes import OutcomeSettings, expand_price_paths, load_outcomes
 from otel_breakout.report._records import ChunkResult, ScanOptions
 from otel_breakout.report._report import DiagnosticsReport
@@ -120,12 +121,12 @@ class DiagnosticsReportBuilder:
         chunk_bytes: int = 32 << 20,
         parallel_min_bytes: int = 64 << 20,
         prices: PathLike | Iterable[PathLike] | None = None,
-        horizons: Iterable[int] = (5, 10, 20),
-        horizon: int = 20,
-        cost_bps: float = 10.0,
-        min_outcomes: int = 30,
-        edge_share: float = 0.33,
-        bar_seconds: float | None = None,
+        horizons: Iterable[int] = OUTCOME_DEFAULTS.horizons,
+        horizon: int = OUTCOME_DEFAULTS.horizon,
+        cost_bps: float = OUTCOME_DEFAULTS.cost_bps,
+        min_outcomes: int = OUTCOME_DEFAULTS.min_outcomes,
+        edge_share: float = OUTCOME_DEFAULTS.edge_share,
+        bar_seconds: float | None = OUTCOME_DEFAULTS.bar_seconds,
     ) -> None:
         if isinstance(paths_or_globs, (str, os.PathLike)):
             paths_or_globs = [paths_or_globs]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from otel_breakout.report._model_advice import OutcomeSummary, Recommendation
+from otel_breakout.report._model_advice import OUTCOME_DEFAULTS, OutcomeSummary, Recommendation
 
 # No __all__: every class here is public, listed once in otel_breakout.report.__all__ (ReportData aside, the
 # base of DiagnosticsReport that the renderers read).
@@ -30,12 +30,12 @@ class ReportOptions:
     group_window: int
     max_line_bytes: int
     prices: tuple[str, ...] = ()
-    horizons: tuple[int, ...] = (5, 10, 20)
-    horizon: int = 20
-    cost_bps: float = 10.0
-    min_outcomes: int = 30
-    edge_share: float = 0.33
-    bar_seconds: float | None = None
+    horizons: tuple[int, ...] = OUTCOME_DEFAULTS.horizons
+    horizon: int = OUTCOME_DEFAULTS.horizon
+    cost_bps: float = OUTCOME_DEFAULTS.cost_bps
+    min_outcomes: int = OUTCOME_DEFAULTS.min_outcomes
+    edge_share: float = OUTCOME_DEFAULTS.edge_share
+    bar_seconds: float | None = OUTCOME_DEFAULTS.bar_seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,36 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
+class OutcomeSettings:
+    """How outcomes are measured and judged (see :mod:`otel_breakout.report._verdict` for the rule)."""
+
+    horizons: tuple[int, ...] = (5, 10, 20)
+    horizon: int = 20
+    cost_bps: float = 10.0
+    min_outcomes: int = 30
+    edge_share: float = 0.33
+    bar_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.horizons or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.horizons):
+            raise ValueError(f"horizons={self.horizons!r}: expected whole numbers of bars, 1 or more")
+        if self.horizon not in self.horizons:
+            raise ValueError(f"horizon={self.horizon!r}: expected one of the horizons {self.horizons!r}")
+        if not (0 <= self.cost_bps < 10_000):
+            raise ValueError(f"cost_bps={self.cost_bps!r}: expected basis points from 0 to 9999")
+        if isinstance(self.min_outcomes, bool) or not isinstance(self.min_outcomes, int) or self.min_outcomes < 5:
+            raise ValueError(f"min_outcomes={self.min_outcomes!r}: expected an integer of at least 5")
+        if not (0 < self.edge_share <= 1):
+            raise ValueError(f"edge_share={self.edge_share!r}: expected a share above 0 and at most 1")
+        if self.bar_seconds is not None and not (0 < self.bar_seconds < 1e8):
+            raise ValueError(f"bar_seconds={self.bar_seconds!r}: expected a positive number of seconds")
+
+
+# The outcome options' defaults, declared once above: the builder, the report's options and the CLI read them.
+OUTCOME_DEFAULTS = OutcomeSettings()
+
+
+@dataclass(frozen=True, slots=True)
 class PriceSource:
     """One ``--prices`` file and what became of its rows (``kept``: rows of symbols and times the report
     needed; ``bad_rows``: rows without a readable time or a positive close)."""
