@@ -16,7 +16,6 @@ from opentelemetry._logs import Logger, LoggerProvider, NoOpLoggerProvider
 from opentelemetry.metrics import Meter, MeterProvider, NoOpMeterProvider
 from opentelemetry.sdk._logs import LoggerProvider as SdkLoggerProvider
 from opentelemetry.sdk._logs import LogRecordProcessor
-from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import Resource
@@ -35,6 +34,7 @@ from opentelemetry.trace import NoOpTracerProvider, Tracer, TracerProvider
 from otel_breakout._deadline import SingleFlight, run_all
 from otel_breakout._exporters import build_log_exporters, build_metric_readers, build_span_exporters
 from otel_breakout._internal import handle_internal_errors
+from otel_breakout._log_batches import LogBatchProcessor
 from otel_breakout._logs import install_logging, install_trace_context_factory
 from otel_breakout._outage import ExportGuards, describe_losses
 from otel_breakout._prometheus import PrometheusPullReader
@@ -154,7 +154,7 @@ class Telemetry:
         blrp = settings.blrp
         for log_exporter in build_log_exporters(settings, guards):
             logger_provider.add_log_record_processor(
-                BatchLogRecordProcessor(
+                LogBatchProcessor(
                     log_exporter,
                     schedule_delay_millis=blrp.schedule_delay_ms,
                     max_export_batch_size=blrp.max_export_batch_size,

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+
+import pytest
+from opentelemetry.sdk import resources
 
 from otel_breakout import Settings
 from otel_breakout._resource import build_resource, process_instance_id
@@ -59,3 +63,25 @@ def test_forked_child_gets_a_new_instance_id() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert result.stdout.strip() == "True", result.stderr
+
+
+def test_the_resource_hashes_once_to_the_sdk_value() -> None:
+    resource = build_resource(Settings.from_env({}))
+    stock = resources.Resource(dict(resource.attributes))
+    # The OTLP encoders group every record by resource: equal to the stock one, in a dict too.
+    assert hash(resource) == hash(stock) and resource == stock and stock == resource
+    assert {stock: 1}[resource] == 1
+    calls = 0
+    original = json.dumps
+
+    def counting(*args: object, **kwargs: object) -> str:
+        nonlocal calls
+        calls += 1
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(resources, "dumps", counting)
+        for _ in range(3):
+            hash(resource)
+        hash(stock)
+    assert calls == 1  # the stock one's; ours was computed when built
