@@ -349,7 +349,7 @@ def run(quick: bool) -> Iterator[Row]:
         statistics.median(c for _, c in ours) / events,
         statistics.median(c for _, c in naive) / events,
         "s",
-        budget="<= 0.25x",
+        budget="<= 0.2x",
     )
     # Sampled every 100k events. Resident memory wobbles by a few MiB as queues fill and drain, so the drift
     # compares the mean of the last three samples with the first three.
