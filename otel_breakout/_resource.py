@@ -34,14 +34,17 @@ class _Resource(Resource):
     """A ``Resource`` that hashes once: it is immutable, and the OTLP encoders hash it for every record they group.
 
     The SDK's ``Resource.__hash__`` serialises every attribute to JSON on each call, once per exported span, log
-    record or metric batch; this gives the same value, computed once.
+    record or metric batch; this gives the same value, computed on first use (two threads racing there compute
+    the same number).
     """
 
     def __init__(self, attributes: dict[str, str | int], schema_url: str | None = None) -> None:
         super().__init__(attributes, schema_url)
-        self._hash = super().__hash__()
+        self._hash: int | None = None
 
     def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = super().__hash__()
         return self._hash
 
     def __eq__(self, other: object) -> bool:
