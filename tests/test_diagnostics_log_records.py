@@ -57,3 +57,13 @@ def test_live_follows_the_logger() -> None:
     assert EventLogs(provider.get_logger("t"), Sanitizer()).live()
     bare = LoggerProvider(shutdown_on_exit=False)  # no processor: nothing would be exported
     assert not EventLogs(bare.get_logger("t"), Sanitizer()).live()
+
+
+def test_through_an_sdk_logger_records_go_out_prepared() -> None:
+    # The cheap path (attributes final as built, no re-validation): the exporter sees the very dict built here.
+    provider, exporter = _provider()
+    logs = EventLogs(provider.get_logger("t"), Sanitizer())
+    logs.emit(1.0, Context(), "scanner", "universe", "BTC", {"value": 1.0}, "filter:f", False, False, False, "f")
+    [data] = exporter.get_finished_logs()
+    assert type(data.log_record.attributes) is dict and data.dropped_attributes == 0
+    assert data.resource is provider.resource
