@@ -30,6 +30,27 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_instance_id)
 
 
+class _Resource(Resource):
+    """A ``Resource`` that hashes once: it is immutable, and the OTLP encoders hash it for every record they group.
+
+    The SDK's ``Resource.__hash__`` serialises every attribute to JSON on each call, once per exported span, log
+    record or metric batch; this gives the same value, computed on first use (two threads racing there compute
+    the same number).
+    """
+
+    def __init__(self, attributes: dict[str, str | int], schema_url: str | None = None) -> None:
+        super().__init__(attributes, schema_url)
+        self._hash: int | None = None
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = super().__hash__()
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or super().__eq__(other)
+
+
 def process_instance_id() -> str:
     """A UUID stable for the life of this process (regenerated in forked children)."""
     return _instance_id
@@ -63,4 +84,4 @@ def build_resource(settings: Settings, *, auto_instrumentation_version: str | No
     attributes["service.name"] = settings.service_name
     attributes["service.version"] = settings.service_version
     attributes["service.instance.id"] = settings.service_instance_id or process_instance_id()
-    return Resource(attributes)
+    return _Resource(attributes)

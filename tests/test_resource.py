@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+
+import pytest
+from opentelemetry.sdk import resources
 
 from otel_breakout import Settings
 from otel_breakout._resource import build_resource, process_instance_id
@@ -59,3 +63,23 @@ def test_forked_child_gets_a_new_instance_id() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert result.stdout.strip() == "True", result.stderr
+
+
+def test_the_resource_hashes_once_to_the_sdk_value() -> None:
+    resource = build_resource(Settings.from_env({}))
+    stock = resources.Resource(dict(resource.attributes))
+    calls = 0
+    original = json.dumps
+
+    def counting(*args: object, **kwargs: object) -> str:
+        nonlocal calls
+        calls += 1
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(resources, "dumps", counting)
+        ours = {hash(resource) for _ in range(3)}
+        assert calls == 1  # the first time only
+        assert ours == {hash(stock)} and calls == 2  # the stock one serialises on every call
+    # The OTLP encoders group every record by resource: equal to the stock one, in a dict too.
+    assert resource == stock and stock == resource and {stock: 1}[resource] == 1

@@ -14,17 +14,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from opentelemetry._logs import Logger, LogRecord, SeverityNumber
+from opentelemetry._logs import Logger
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, set_span_in_context
 
 from otel_breakout._internal import internal_errors_raise, log_internal_error
-from otel_breakout.diagnostics._attributes import otel_attributes
 from otel_breakout.diagnostics._coerce import Sanitizer
 from otel_breakout.diagnostics._counts import Counts
 from otel_breakout.diagnostics._event import DiagnosticsEvent
 from otel_breakout.diagnostics._items import GeneralPath
 from otel_breakout.diagnostics._journal import Journal
+from otel_breakout.diagnostics._log_records import EventLogs
 from otel_breakout.diagnostics._metrics import DropCounter, Instruments
 from otel_breakout.diagnostics._schema import encode, filter_payload, journal_line
 from otel_breakout.diagnostics._spans import SpanEvents
@@ -44,7 +44,6 @@ __all__ = [
 FILTER, CONDITION, RECORD, SIGNAL, REASON, FLUSH = range(6)
 _EMPTY_CONTEXT = Context()
 _BATCH_LINES = 1024
-_INFO, _DEBUG = SeverityNumber.INFO, SeverityNumber.DEBUG
 _I64 = -(2**63)
 _PLAIN_TEXT = 64  # within the smallest string limit a user can set
 # Distinct stage and symbol strings remembered as needing no scrubbing (the fast path's test); beyond this
@@ -85,6 +84,7 @@ class Pipeline:
         self.margin = margin
         self.journal = journal
         self.logger = logger
+        self._logs = EventLogs(logger, sanitizer) if logger is not None else None
         self.log_passes = log_passes
         self.instruments = instruments
         self.drops = drops
@@ -118,8 +118,7 @@ class Pipeline:
     # --- batches ----------------------------------------------------------------------------------
 
     def process(self, items: Iterable[tuple[Any, ...]]) -> None:
-        logger = self.logger
-        self._logs_live = logger is not None and _logger_enabled(logger)
+        self._logs_live = self._logs is not None and self._logs.live()
         flushes: list[threading.Event] = []
         processed = signals = near = 0
         general = self.general
@@ -293,47 +292,10 @@ class Pipeline:
             )
             self._lines.append(encode(line))
         if self._logs_live and (passed is False or signal or self.log_passes):
-            self._log(ts, context, session, component, stage, symbol, payload, reason, passed, near, signal, check)
+            assert self._logs is not None  # live only with a logger
+            self._logs.emit(ts, context, component, stage, symbol, payload, reason, passed, near, signal, check)
         if self.listeners:
             self._tell(ts, component, stage, symbol, payload, reason, passed, session, trace_id, span_id, near)
-
-    def _log(
-        self,
-        ts: float,
-        context: Context,
-        session: Session,
-        component: str,
-        stage: str,
-        symbol: str | None,
-        payload: dict[str, Any],
-        reason: str | None,
-        passed: bool | None,
-        near: bool,
-        signal: bool,
-        check: str,
-    ) -> None:
-        attributes = otel_attributes(self.sanitizer, component, stage, symbol, reason, passed, near, payload)
-        who = symbol if symbol is not None else "-"
-        severity, severity_text = _INFO, "INFO"
-        if signal:
-            body = f"{who} signal from {stage}"
-        elif passed is False:
-            label = reason if reason is not None else f"{component}/{stage}"
-            body = f"{who} failed {label} (near miss)" if near else f"{who} failed {label}"
-        else:
-            body = f"{who} passed {component}/{stage}/{check}"
-            severity, severity_text = _DEBUG, "DEBUG"
-        assert self.logger is not None
-        self.logger.emit(
-            LogRecord(
-                timestamp=int(ts * 1e9),
-                context=context,
-                severity_number=severity,
-                severity_text=severity_text,
-                body=body,
-                attributes=attributes,
-            )
-        )
 
 
 def _ids(span: Any) -> tuple[str | None, str | None, Context]:
@@ -344,13 +306,3 @@ def _ids(span: Any) -> tuple[str | None, str | None, Context]:
         return None, None, _EMPTY_CONTEXT
     context = set_span_in_context(NonRecordingSpan(ctx), _EMPTY_CONTEXT)
     return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x"), context
-
-
-def _logger_enabled(logger: Logger) -> bool:
-    enabled = getattr(logger, "enabled", None)
-    if enabled is None:
-        return True
-    try:
-        return bool(enabled(severity_number=SeverityNumber.INFO))
-    except TypeError:  # an older API without the keyword
-        return True
