@@ -108,9 +108,15 @@ def _blank_lines(directory: Path, settings: Settings, quick: bool) -> Row:
     if not blank.exists() or blank.stat().st_size != size:
         run = b"\n" * 4096 + b" \r\n" * 1024 + b"\t\n" * 1024
         blank.write_bytes((run * (size // len(run) + 1))[:size])
-    if not journal.exists():
-        with sorted(directory.glob("diag_*.jsonl"))[0].open("rb") as handle:
-            data = handle.read(size)
+    # As many bytes of journal lines as of blank ones (within one line): taken from the corpus' largest files,
+    # since its first file by name may be a short rotated remainder.
+    if not journal.exists() or journal.stat().st_size < size - (1 << 20):
+        data = b""
+        for path in sorted(directory.glob("diag_*.jsonl"), key=lambda p: p.stat().st_size, reverse=True):
+            with path.open("rb") as handle:
+                data += handle.read(size - len(data))
+            if len(data) >= size:
+                break
         journal.write_bytes(data[: data.rfind(b"\n") + 1])
 
     def read(path: Path) -> Callable[[], object]:
