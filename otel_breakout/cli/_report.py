@@ -117,38 +117,21 @@ def register(subparsers: Any) -> None:
         "JSON data files; plain or gzip; paths, globs or directories (repeat)",
     )
     defaults = OUTCOME_DEFAULTS
-    outcomes.add_argument(
-        "--horizons",
-        type=_horizons,
-        default=defaults.horizons,
-        metavar="N,N",
-        help=f"forward returns after N bars ({','.join(map(str, defaults.horizons))})",
-    )
-    outcomes.add_argument(
-        "--horizon", type=int, default=None, metavar="N", help=f"the horizon verdicts use ({defaults.horizon})"
-    )
-    outcomes.add_argument(
-        "--cost-bps",
-        type=_bps,
-        default=defaults.cost_bps,
-        metavar="BPS",
-        help=f"round-trip fees and slippage, basis points ({defaults.cost_bps:g})",
-    )
-    outcomes.add_argument(
-        "--min-outcomes",
-        type=int,
-        default=defaults.min_outcomes,
-        metavar="N",
-        help=f"outcomes per group a verdict needs ({defaults.min_outcomes})",
-    )
-    outcomes.add_argument(
-        "--edge-share",
-        type=_share,
-        default=defaults.edge_share,
-        metavar="SHARE",
-        help=f"a loosening needs the blocked candidates to beat this share of the signals' average "
-        f"({defaults.edge_share:g})",
-    )
+    # (flag, parser, default, metavar, help): the defaults are the report's own (OutcomeSettings).
+    options: tuple[tuple[str, Any, Any, str, str], ...] = (
+        ("--horizons", _horizons, defaults.horizons, "N,N",
+         f"forward returns after N bars ({','.join(map(str, defaults.horizons))})"),
+        ("--horizon", int, None, "N", f"the horizon verdicts use ({defaults.horizon})"),
+        ("--cost-bps", _bps, defaults.cost_bps, "BPS",
+         f"round-trip fees and slippage, basis points ({defaults.cost_bps:g})"),
+        ("--min-outcomes", int, defaults.min_outcomes, "N",
+         f"outcomes per group a verdict needs ({defaults.min_outcomes})"),
+        ("--edge-share", _share, defaults.edge_share, "SHARE",
+         f"a loosening needs the blocked candidates to beat this share of the signals' average "
+         f"({defaults.edge_share:g})"),
+    )  # fmt: skip
+    for flag, parse, default, metavar, text in options:
+        outcomes.add_argument(flag, type=parse, default=default, metavar=metavar, help=text)
     outcomes.add_argument(
         "--bar-seconds", type=_positive, default=None, metavar="S", help="candle length (default: from the prices)"
     )
