@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,49 +23,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks._harness import Row
 from benchmarks._rotel import start_rotel
+from tests.support.outage import black_hole, closed_port_endpoint
 
 _DONE = re.compile(r"done: (\d+) cycles")
 _SPEED = 4
 _SYMBOLS = 100
-
-
-@contextmanager
-def _black_hole() -> Iterator[str]:
-    """A listener that accepts every connection and never reads or answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(512)
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    finally:
-        try:
-            server.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
-        except OSError:
-            pass
-        server.close()
-        for conn in held:
-            conn.close()
-
-
-def _closed_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"  # nothing listens once the socket is closed
 
 
 def _demo(workdir: Path, endpoint: str | None, duration_s: float) -> subprocess.Popen[str]:
@@ -142,9 +107,9 @@ def run(quick: bool) -> Iterator[Row]:
     stops = (3.0,) if quick else (2.0, 4.0, 8.0)
     names = {"down": "collector down (closed port)", "black hole": "collector black-holed (accepts, never answers)",
              "killed": "collector killed mid-run (rotel-agent, SIGKILL)"}  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp, _black_hole() as hole:
+    with tempfile.TemporaryDirectory() as tmp, black_hole() as hole:
         workdir = Path(tmp)
-        endpoints: dict[str, str | None] = {"none": None, "down": _closed_port(), "black hole": hole}
+        endpoints: dict[str, str | None] = {"none": None, "down": closed_port_endpoint(), "black hole": hole}
 
         def cycles_task(name: str, endpoint: str | None) -> Callable[[], float]:
             return lambda: float(_cycles(_demo(workdir / f"cycles-{name}", endpoint, duration), duration + 60))
