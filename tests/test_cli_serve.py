@@ -28,6 +28,16 @@ def wait_for(url: str, process: subprocess.Popen[str], timeout: float = 20.0) ->
             time.sleep(0.1)
 
 
+def _serve(port: int, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [venv_bin("otel-breakout"), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 @pytest.mark.slow
 def test_serve_runs_the_api_and_stops_on_sigterm() -> None:
     port = free_port()
@@ -41,13 +51,7 @@ def test_serve_runs_the_api_and_stops_on_sigterm() -> None:
         "OTEL_BREAKOUT_RESOURCE_MAX_DISK_PERCENT": "100",
         "OTEL_BREAKOUT_RESOURCE_AUTO_OPTIMIZE": "false",
     }
-    process = subprocess.Popen(
-        [venv_bin("otel-breakout"), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _serve(port, env)
     try:
         base = f"http://127.0.0.1:{port}"
         health = wait_for(base + "/api/metrics/health", process)
@@ -80,13 +84,7 @@ def test_serve_exits_within_5_s_of_sigterm_with_a_black_holed_collector() -> Non
             "OTEL_METRIC_EXPORT_INTERVAL": "500",  # the periodic export is waiting on the black hole
             "OTEL_BREAKOUT_RESOURCE_AUTO_OPTIMIZE": "false",
         }
-        process = subprocess.Popen(
-            [venv_bin("otel-breakout"), "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = _serve(port, env)
         try:
             wait_for(f"http://127.0.0.1:{port}/api/metrics/health", process)
             assert waiting.wait(20), "no export reached the black hole"
