@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.demo import demo_env, run_demo_to_end, running_demo
+from tests.support.demo import DemoProcess, demo_env, run_demo_to_end, running_demo
 from tests.support.outage import black_hole, closed_port_endpoint, failing_collector
 from tests.support.rotel import running_rotel
 
@@ -97,6 +97,17 @@ def test_a_dead_or_black_holed_collector_keeps_the_loops_pace(tmp_path: Path) ->
         assert runs[name] >= 0.9 * runs["none"], runs
 
 
+def _seconds_to_exit(demo: DemoProcess, signum: signal.Signals) -> float:
+    """Send ``signum`` and time the exit; a demo still running 20 s later fails the test."""
+    sent = time.monotonic()
+    demo.process.send_signal(signum)
+    try:
+        demo.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running 20 s after {signum.name}:\n{demo.output}")
+    return time.monotonic() - sent
+
+
 @pytest.mark.parametrize("collector", ["closed port", "black hole"])
 def test_sigterm_exits_within_5_s_whatever_the_collector_does(tmp_path: Path, collector: str) -> None:
     with failing_collector(collector) as endpoint:
@@ -104,13 +115,7 @@ def test_sigterm_exits_within_5_s_whatever_the_collector_does(tmp_path: Path, co
         with running_demo(tmp_path, ["--no-api", "--duration", "60", "--symbols", "100"], env=env) as demo:
             demo.wait_for(r"cycle\s+\d+ ", timeout=30)
             time.sleep(2)  # the first exports are waiting on the collector now
-            sent = time.monotonic()
-            demo.process.send_signal(signal.SIGTERM)
-            try:
-                demo.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"still running 20 s after SIGTERM:\n{demo.output}")
-            took = time.monotonic() - sent
+            took = _seconds_to_exit(demo, signal.SIGTERM)
     assert demo.process.returncode == 0, demo.output
     assert took < 5.0, (took, demo.output)
     assert "done:" in demo.output and "telemetry not delivered to 127.0.0.1:" in demo.output
@@ -125,13 +130,7 @@ def test_a_second_ctrl_c_ends_the_shutdown_now(tmp_path: Path) -> None:
             assert waiting.wait(20), "no export reached the black hole"
             demo.process.send_signal(signal.SIGINT)
             demo.wait_for(r"Ctrl-C again to quit now", timeout=20)
-            sent = time.monotonic()
-            demo.process.send_signal(signal.SIGINT)
-            try:
-                demo.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"still running 20 s after the second Ctrl-C:\n{demo.output}")
-            took = time.monotonic() - sent
+            took = _seconds_to_exit(demo, signal.SIGINT)
     assert demo.process.returncode == 130, demo.output
     assert took < 1.5, (took, demo.output)
     assert demo.report.exists()  # written before telemetry's shutdown began
